@@ -1,0 +1,137 @@
+//! Builds the application: opens the store, assembles the state and router,
+//! binds the listener, and serves until a shutdown signal.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::Context;
+use axum::Router;
+use axum::serve::ListenerExt;
+use tokio::net::TcpListener;
+
+use crate::clock::Clock;
+use crate::config::{ApiConfig, DatabaseUrl};
+use crate::domain::platform::NewPlatform;
+use crate::store::Store;
+use crate::store::sqlite::SqliteStore;
+
+/// Reader threads of the SQLite store: reads are short, and more threads than
+/// this only add contention on two cores.
+const SQLITE_READER_THREADS: usize = 4;
+
+/// What every request handler can reach.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    /// Durable state.
+    pub store: Arc<dyn Store>,
+    /// The one clock every expiry decision reads.
+    pub clock: Arc<dyn Clock>,
+    /// Request-time settings.
+    pub config: Arc<ApiConfig>,
+}
+
+/// Opens the store named by `database`, applying migrations.
+pub async fn open_store(database: &DatabaseUrl) -> anyhow::Result<Arc<dyn Store>> {
+    match database {
+        DatabaseUrl::Sqlite(path) => {
+            let store = SqliteStore::open(path, SQLITE_READER_THREADS)
+                .await
+                .with_context(|| format!("while opening the SQLite database {}", path.display()))?;
+            Ok(Arc::new(store))
+        }
+        DatabaseUrl::Postgres(_) => anyhow::bail!("PostgreSQL is not supported yet"),
+    }
+}
+
+/// Creates a default platform if the database has none, returning it (with its
+/// keys, which exist in clear only now) so the caller can show them once.
+pub async fn ensure_default_platform(
+    store: &dyn Store,
+    clock: &dyn Clock,
+) -> anyhow::Result<Option<NewPlatform>> {
+    let platform = NewPlatform::generate("Default platform".to_owned());
+    let created = store
+        .create_platform_if_none(&platform, clock.now())
+        .await
+        .context("while creating the default platform")?;
+    Ok(created.then_some(platform))
+}
+
+/// A bound, ready-to-serve application.
+#[derive(Debug)]
+pub struct App {
+    listener: TcpListener,
+    router: Router,
+    local_addr: SocketAddr,
+}
+
+impl App {
+    /// Binds `listen` (port 0 picks a free port) and assembles the router.
+    pub async fn build(listen: SocketAddr, state: AppState) -> anyhow::Result<Self> {
+        let listener = TcpListener::bind(listen)
+            .await
+            .with_context(|| format!("while binding {listen}"))?;
+        let local_addr = listener
+            .local_addr()
+            .context("while reading the bound address")?;
+        Ok(Self {
+            listener,
+            router: crate::http::router(state),
+            local_addr,
+        })
+    }
+
+    /// The port actually bound.
+    pub fn port(&self) -> u16 {
+        self.local_addr.port()
+    }
+
+    /// The address actually bound.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// Serves until `shutdown` completes, then finishes in-flight requests.
+    pub async fn run_until(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let listener = self.listener.tap_io(|stream| {
+            // Responses are small and written whole: don't let Nagle delay them.
+            let _ = stream.set_nodelay(true);
+        });
+        axum::serve(listener, self.router)
+            .with_graceful_shutdown(shutdown)
+            .await
+            .context("while serving")
+    }
+
+    /// Serves until SIGINT or SIGTERM.
+    pub async fn run_until_stopped(self) -> anyhow::Result<()> {
+        self.run_until(shutdown_signal()).await
+    }
+}
+
+/// Completes on SIGINT (Ctrl-C) or SIGTERM.
+pub async fn shutdown_signal() {
+    let interrupt = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutdown signal received; finishing in-flight requests");
+}

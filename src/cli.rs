@@ -1,0 +1,238 @@
+//! The command line: `serve`, `migrate`, `platforms create` and `healthcheck`.
+//! Every option can also be set through the environment variable named in its help.
+
+use std::net::SocketAddr;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use crate::app::{self, App, AppState};
+use crate::clock::{Clock, SystemClock};
+use crate::config::{ApiConfig, DatabaseUrl, ServeSettings, parse_positive_duration};
+use crate::domain::platform::NewPlatform;
+use crate::telemetry::{self, LogFormat};
+
+/// A self-hostable, Stripe-compatible Account Sessions server.
+#[derive(Debug, Parser)]
+#[command(name = "connect-sessions", version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+    /// Log line format (logs go to stderr; filter with RUST_LOG).
+    #[arg(
+        long,
+        env = "CONNECT_SESSIONS_LOG_FORMAT",
+        value_enum,
+        default_value = "text",
+        global = true
+    )]
+    log_format: LogFormat,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the API server.
+    Serve(ServeArgs),
+    /// Apply database migrations and exit.
+    Migrate(DatabaseArgs),
+    /// Manage platforms (the Connect applications that own accounts).
+    Platforms {
+        #[command(subcommand)]
+        command: PlatformsCommand,
+    },
+    /// Exit 0 if the server at --listen answers GET /healthz with 200.
+    Healthcheck {
+        /// Address of the server to check.
+        #[arg(
+            long,
+            env = "CONNECT_SESSIONS_LISTEN",
+            default_value = "127.0.0.1:12111"
+        )]
+        listen: SocketAddr,
+    },
+}
+
+#[derive(Debug, Args)]
+struct DatabaseArgs {
+    /// Database URL: sqlite://PATH (relative), sqlite:///PATH (absolute) or postgres://…
+    #[arg(
+        long,
+        env = "CONNECT_SESSIONS_DATABASE",
+        default_value = "sqlite://connect-sessions.db"
+    )]
+    database: DatabaseUrl,
+}
+
+#[derive(Debug, Args)]
+struct ServeArgs {
+    /// Address to listen on.
+    #[arg(
+        long,
+        env = "CONNECT_SESSIONS_LISTEN",
+        default_value = "127.0.0.1:12111"
+    )]
+    listen: SocketAddr,
+    #[command(flatten)]
+    database: DatabaseArgs,
+    /// How long an account session lives (e.g. 30m, 1h, 90s).
+    #[arg(long, env = "CONNECT_SESSIONS_SESSION_TTL", default_value = "30m", value_parser = parse_positive_duration)]
+    session_ttl: Duration,
+}
+
+#[derive(Debug, Subcommand)]
+enum PlatformsCommand {
+    /// Create a platform and print its id and keys as one JSON object on stdout.
+    Create {
+        /// A name for people.
+        #[arg(long, default_value = "Platform")]
+        name: String,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
+}
+
+/// Runs the command; logs and reports failure through the exit code.
+pub fn run(cli: Cli) -> ExitCode {
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    telemetry::init(cli.log_format, "info", std::io::stderr, ansi);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("error: while starting the async runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(execute(cli.command)) {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn execute(command: Command) -> anyhow::Result<ExitCode> {
+    match command {
+        Command::Serve(args) => {
+            let settings = ServeSettings {
+                listen: args.listen,
+                database: args.database.database,
+                api: ApiConfig {
+                    session_ttl: args.session_ttl,
+                    ..ApiConfig::default()
+                },
+            };
+            serve(settings).await?;
+        }
+        Command::Migrate(args) => {
+            app::open_store(&args.database).await?;
+            tracing::info!("migrations applied");
+        }
+        Command::Platforms {
+            command: PlatformsCommand::Create { name, database },
+        } => create_platform(name, &database.database).await?,
+        Command::Healthcheck { listen } => return healthcheck(listen).await,
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn serve(settings: ServeSettings) -> anyhow::Result<()> {
+    let store = app::open_store(&settings.database).await?;
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    if let Some(platform) = app::ensure_default_platform(store.as_ref(), clock.as_ref()).await? {
+        print_default_platform(&platform);
+    }
+    let state = AppState {
+        store,
+        clock,
+        config: Arc::new(settings.api),
+    };
+    let app = App::build(settings.listen, state).await?;
+    tracing::info!(address = %app.local_addr(), "listening");
+    app.run_until_stopped().await
+}
+
+/// Shows the default platform's test keys on stdout, once: they exist in clear
+/// nowhere else. (stdout, not the log: no key ever appears in a log line.)
+fn print_default_platform(platform: &NewPlatform) {
+    println!(
+        "Created the default platform {id} on this new database.\n\
+         Its test-mode keys are shown only this once; keep them:\n  \
+         secret key:      {secret}\n  \
+         publishable key: {publishable}\n\
+         More platforms, with live-mode keys too: connect-sessions platforms create",
+        id = platform.id,
+        secret = platform.secret_key.expose(),
+        publishable = platform.publishable_key.expose(),
+    );
+}
+
+async fn create_platform(name: String, database: &DatabaseUrl) -> anyhow::Result<()> {
+    let store = app::open_store(database).await?;
+    let platform = NewPlatform::generate(name);
+    store
+        .create_platform(&platform, SystemClock.now())
+        .await
+        .context("while storing the platform")?;
+    let output = serde_json::json!({
+        "id": platform.id,
+        "secret_key": platform.secret_key.expose(),
+        "publishable_key": platform.publishable_key.expose(),
+        "live_secret_key": platform.live_secret_key.expose(),
+        "live_publishable_key": platform.live_publishable_key.expose(),
+    });
+    println!("{output}");
+    Ok(())
+}
+
+/// A minimal HTTP/1.1 GET of /healthz, so containers can probe without curl.
+async fn healthcheck(listen: SocketAddr) -> anyhow::Result<ExitCode> {
+    let probe = async {
+        let mut stream = tokio::net::TcpStream::connect(listen).await?;
+        stream
+            .write_all(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+            .await?;
+        let mut response = Vec::new();
+        stream.read_to_end(&mut response).await?;
+        anyhow::Ok(response.starts_with(b"HTTP/1.1 200"))
+    };
+    let healthy = tokio::time::timeout(Duration::from_secs(5), probe)
+        .await
+        .context("while waiting for /healthz")??;
+    Ok(if healthy {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn verify_cli() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn serve_defaults_match_the_documented_contract() {
+        let cli = Cli::try_parse_from(["connect-sessions", "serve"]).unwrap();
+        let Command::Serve(args) = cli.command else {
+            panic!("not serve")
+        };
+        assert_eq!(args.listen, "127.0.0.1:12111".parse().unwrap());
+        assert_eq!(args.session_ttl, Duration::from_secs(1800));
+        assert!(
+            matches!(args.database.database, DatabaseUrl::Sqlite(ref p) if p.to_str() == Some("connect-sessions.db"))
+        );
+    }
+}

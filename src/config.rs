@@ -1,0 +1,131 @@
+//! Validated settings, parsed once from the command line and environment.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::str::FromStr;
+use std::time::Duration;
+
+use secrecy::SecretString;
+
+use crate::http::form::FormLimits;
+
+/// Where the data lives.
+#[derive(Clone)]
+pub enum DatabaseUrl {
+    /// An SQLite file (`sqlite://relative/path.db`, `sqlite:///absolute/path.db`).
+    Sqlite(PathBuf),
+    /// A PostgreSQL server (`postgres://user@host/db`); may hold a password.
+    Postgres(SecretString),
+}
+
+impl fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Sqlite(path) => f.debug_tuple("Sqlite").field(path).finish(),
+            Self::Postgres(_) => f.write_str("Postgres([REDACTED])"),
+        }
+    }
+}
+
+impl FromStr for DatabaseUrl {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        if let Some(rest) = text.strip_prefix("sqlite:") {
+            // `sqlite://x.db` is relative, `sqlite:///tmp/x.db` absolute, `sqlite:x.db` relative.
+            let path = rest.strip_prefix("//").unwrap_or(rest);
+            if path.is_empty() || path.contains('?') {
+                return Err(format!(
+                    "{text:?} is not an SQLite URL this server understands: use sqlite://PATH (relative) or sqlite:///PATH (absolute), without options"
+                ));
+            }
+            return Ok(Self::Sqlite(PathBuf::from(path)));
+        }
+        if text.starts_with("postgres://") || text.starts_with("postgresql://") {
+            return Ok(Self::Postgres(SecretString::from(text)));
+        }
+        Err("the database URL must start with sqlite:// or postgres://".to_owned())
+    }
+}
+
+/// Parses a human duration (`30m`, `1h 30m`, `90s`) of at least one second.
+pub fn parse_positive_duration(text: &str) -> Result<Duration, String> {
+    let duration = humantime::parse_duration(text).map_err(|e| format!("{text:?}: {e}"))?;
+    if duration < Duration::from_secs(1) {
+        return Err(format!("{text:?}: must be at least one second"));
+    }
+    Ok(duration)
+}
+
+/// What the API needs at request time.
+#[derive(Debug, Clone)]
+pub struct ApiConfig {
+    /// How long an account session lives.
+    pub session_ttl: Duration,
+    /// The `Stripe-Version` answered when a request names none.
+    pub default_api_version: &'static str,
+    /// Bounds on form decoding.
+    pub form_limits: FormLimits,
+    /// The largest request body accepted.
+    pub max_body_bytes: usize,
+}
+
+impl Default for ApiConfig {
+    fn default() -> Self {
+        Self {
+            session_ttl: Duration::from_secs(30 * 60),
+            default_api_version: crate::http::version::DEFAULT_API_VERSION,
+            form_limits: FormLimits::default(),
+            max_body_bytes: 256 * 1024,
+        }
+    }
+}
+
+/// Everything `serve` needs.
+#[derive(Debug, Clone)]
+pub struct ServeSettings {
+    /// Address to listen on (port 0 picks a free one).
+    pub listen: SocketAddr,
+    /// The database.
+    pub database: DatabaseUrl,
+    /// Request-time settings.
+    pub api: ApiConfig,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sqlite_urls_map_to_paths() {
+        let relative: DatabaseUrl = "sqlite://connect-sessions.db".parse().unwrap();
+        assert!(
+            matches!(relative, DatabaseUrl::Sqlite(ref p) if p == &PathBuf::from("connect-sessions.db"))
+        );
+        let absolute: DatabaseUrl = "sqlite:///tmp/x.db".parse().unwrap();
+        assert!(matches!(absolute, DatabaseUrl::Sqlite(ref p) if p == &PathBuf::from("/tmp/x.db")));
+        assert!("sqlite://".parse::<DatabaseUrl>().is_err());
+        assert!("mysql://x".parse::<DatabaseUrl>().is_err());
+    }
+
+    #[test]
+    fn postgres_urls_never_show_their_password() {
+        let url: DatabaseUrl = "postgres://user:hunter2@localhost/db".parse().unwrap();
+        assert!(!format!("{url:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn durations_are_human() {
+        assert_eq!(
+            parse_positive_duration("30m").unwrap(),
+            Duration::from_secs(1800)
+        );
+        assert_eq!(
+            parse_positive_duration("1h 30m").unwrap(),
+            Duration::from_secs(5400)
+        );
+        assert!(parse_positive_duration("0s").is_err());
+        assert!(parse_positive_duration("soon").is_err());
+    }
+}

@@ -1,0 +1,503 @@
+//! Every error a client can see, rendered in Stripe's envelope
+//! `{"error": {"code", "doc_url", "message", "param", "type"}}`.
+//!
+//! [`ApiError`] is closed: each variant maps to its status, `type` and `code` in
+//! one `match` ([`ApiError::parts`]), so adding a variant forces a decision about
+//! all three. Internal failures carry their cause only for the log: the response
+//! says nothing about it (see [`InternalErrorReport`]).
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::http::{HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+
+use crate::domain::mode::Mode;
+use crate::store::StoreError;
+
+/// Stripe's message when no key was sent.
+pub const NO_KEY_MESSAGE: &str = "You did not provide an API key. You need to provide your API key in the Authorization header, using Bearer auth (e.g. 'Authorization: Bearer YOUR_SECRET_KEY'). See https://stripe.com/docs/api#authentication for details, or we can help at https://support.stripe.com/.";
+/// Stripe's message when a publishable key calls a secret-key endpoint.
+pub const PUBLISHABLE_KEY_MESSAGE: &str = "This API call cannot be made with a publishable API key. Please use a secret API key. You can find a list of your API keys at https://dashboard.stripe.com/account/apikeys.";
+/// Stripe's message for a body that is not form-encoded.
+pub const NOT_FORM_ENCODED_MESSAGE: &str = "Invalid request (check that your POST content type is application/x-www-form-urlencoded). If you have any questions, we can help at https://support.stripe.com/.";
+/// The message of every 500: the cause goes to the log only.
+pub const INTERNAL_MESSAGE: &str = "An error occurred with our connection to the database or another internal service. You can safely retry this request.";
+
+/// An error response.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// No `Authorization` header, or an empty key.
+    #[error("no API key provided")]
+    MissingApiKey,
+    /// A key that does not exist (or is not usable here).
+    #[error("invalid API key")]
+    InvalidApiKey {
+        /// The key as Stripe masks it.
+        masked: String,
+    },
+    /// A known key used where only secret keys are accepted.
+    #[error("publishable key used on a secret-key endpoint")]
+    SecretKeyRequired,
+    /// A required parameter is absent.
+    #[error("missing parameter {param}")]
+    ParameterMissing {
+        /// Full bracketed path.
+        param: String,
+    },
+    /// Parameters this endpoint does not know, in request order.
+    #[error("unknown parameters {params:?}")]
+    ParameterUnknown {
+        /// Full bracketed paths; the first is reported as `param`.
+        params: Vec<String>,
+    },
+    /// An empty value for a parameter that cannot be unset.
+    #[error("empty value for {param}")]
+    ParameterInvalidEmpty {
+        /// Full bracketed path.
+        param: String,
+    },
+    /// A boolean parameter that is neither `true` nor `false`.
+    #[error("invalid boolean for {param}")]
+    InvalidBoolean {
+        /// Full bracketed path.
+        param: String,
+        /// What was sent.
+        value: String,
+    },
+    /// An integer parameter that is not an integer.
+    #[error("invalid integer for {param}")]
+    InvalidInteger {
+        /// Full bracketed path.
+        param: String,
+        /// What was sent.
+        value: String,
+    },
+    /// An email parameter that is not an email address.
+    #[error("invalid email for {param}")]
+    InvalidEmail {
+        /// Full bracketed path.
+        param: String,
+        /// What was sent.
+        value: String,
+    },
+    /// Two parameters that cannot be sent together.
+    #[error("exclusive parameters {params:?}")]
+    ParametersExclusive {
+        /// The parameters, the first reported as `param`.
+        params: Vec<&'static str>,
+    },
+    /// A value of the wrong shape or outside what is allowed; the message says what is.
+    #[error("invalid value for {param}: {message}")]
+    InvalidParam {
+        /// Full bracketed path.
+        param: String,
+        /// What is wrong and what is allowed.
+        message: String,
+    },
+    /// An `expand[]` entry naming nothing expandable.
+    #[error("cannot expand {path}")]
+    CannotExpand {
+        /// The entry.
+        path: String,
+        /// Its parameter (`expand[0]`).
+        param: String,
+    },
+    /// A referenced object does not exist for this platform and mode.
+    #[error("no such {object}: {id}")]
+    ResourceMissing {
+        /// `account`, …
+        object: &'static str,
+        /// The id as sent.
+        id: String,
+        /// The parameter that named it, if any.
+        param: Option<String>,
+        /// The object exists in this other mode of the same platform.
+        exists_in: Option<Mode>,
+    },
+    /// A key with no access to an account (or no such account), as Stripe answers
+    /// `GET /v1/accounts/{id}`.
+    #[error("no access to account {account}")]
+    AccountInvalid {
+        /// The key as Stripe masks it.
+        masked_key: String,
+        /// The account id as sent.
+        account: String,
+    },
+    /// No route for this method and path.
+    #[error("unrecognized URL {method} {path}")]
+    UnrecognizedUrl {
+        /// The request method.
+        method: String,
+        /// The request path.
+        path: String,
+    },
+    /// A body that is not form-encoded (JSON, multipart, …).
+    #[error("request body is not form-encoded")]
+    NotFormEncoded,
+    /// A body larger than the server accepts.
+    #[error("request body too large")]
+    BodyTooLarge {
+        /// The limit in bytes.
+        limit: usize,
+    },
+    /// A malformed `Stripe-Version` header.
+    #[error("invalid Stripe-Version {version}")]
+    InvalidApiVersion {
+        /// The header as sent.
+        version: String,
+    },
+    /// Something failed inside the server. The response is generic; the cause is logged.
+    #[error("internal error")]
+    Internal {
+        /// The cause, for the log only.
+        #[source]
+        cause: anyhow::Error,
+        /// Whether retrying is safe (nothing was half-done).
+        retryable: bool,
+    },
+}
+
+impl From<StoreError> for ApiError {
+    fn from(error: StoreError) -> Self {
+        // Every store operation is atomic: a failed one changed nothing.
+        Self::Internal {
+            cause: anyhow::Error::new(error),
+            retryable: true,
+        }
+    }
+}
+
+/// The rendered fields of an error.
+struct Parts {
+    status: StatusCode,
+    kind: &'static str,
+    code: Option<&'static str>,
+    message: String,
+    param: Option<String>,
+}
+
+impl ApiError {
+    /// A value outside what is allowed, with our own message.
+    pub fn invalid(param: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::InvalidParam {
+            param: param.into(),
+            message: message.into(),
+        }
+    }
+
+    /// Status, type, code, message and param: the one table of error rendering.
+    fn parts(&self) -> Parts {
+        use StatusCode as S;
+        let invalid = "invalid_request_error";
+        let (status, kind, code, message, param): (
+            StatusCode,
+            &str,
+            Option<&str>,
+            String,
+            Option<String>,
+        ) = match self {
+            Self::MissingApiKey => (
+                S::UNAUTHORIZED,
+                invalid,
+                None,
+                NO_KEY_MESSAGE.to_owned(),
+                None,
+            ),
+            Self::InvalidApiKey { masked } => (
+                S::UNAUTHORIZED,
+                invalid,
+                None,
+                format!("Invalid API Key provided: {masked}"),
+                None,
+            ),
+            Self::SecretKeyRequired => (
+                S::UNAUTHORIZED,
+                invalid,
+                Some("secret_key_required"),
+                PUBLISHABLE_KEY_MESSAGE.to_owned(),
+                None,
+            ),
+            Self::ParameterMissing { param } => (
+                S::BAD_REQUEST,
+                invalid,
+                Some("parameter_missing"),
+                format!("Missing required param: {param}."),
+                Some(param.clone()),
+            ),
+            Self::ParameterUnknown { params } => {
+                let message = match params.as_slice() {
+                    [one] => format!("Received unknown parameter: {one}"),
+                    many => format!("Received unknown parameters: {}", many.join(", ")),
+                };
+                (
+                    S::BAD_REQUEST,
+                    invalid,
+                    Some("parameter_unknown"),
+                    message,
+                    params.first().cloned(),
+                )
+            }
+            Self::ParameterInvalidEmpty { param } => (
+                S::BAD_REQUEST,
+                invalid,
+                Some("parameter_invalid_empty"),
+                format!(
+                    "You passed an empty string for '{param}'. We assume empty values are an attempt to unset a parameter; however '{param}' cannot be unset. You should remove '{param}' from your request or supply a non-empty value."
+                ),
+                Some(param.clone()),
+            ),
+            Self::InvalidBoolean { param, value } => (
+                S::BAD_REQUEST,
+                invalid,
+                None,
+                format!("Invalid boolean: {value}"),
+                Some(param.clone()),
+            ),
+            Self::InvalidInteger { param, value } => (
+                S::BAD_REQUEST,
+                invalid,
+                Some("parameter_invalid_integer"),
+                format!("Invalid integer: {value}"),
+                Some(param.clone()),
+            ),
+            Self::InvalidEmail { param, value } => (
+                S::BAD_REQUEST,
+                invalid,
+                Some("email_invalid"),
+                format!("Invalid email address: {value}"),
+                Some(param.clone()),
+            ),
+            Self::ParametersExclusive { params } => (
+                S::BAD_REQUEST,
+                invalid,
+                Some("parameters_exclusive"),
+                format!(
+                    "You may only specify one of these parameters: {}.",
+                    params.join(", ")
+                ),
+                params.first().map(|param| (*param).to_owned()),
+            ),
+            Self::InvalidParam { param, message } => (
+                S::BAD_REQUEST,
+                invalid,
+                None,
+                message.clone(),
+                Some(param.clone()),
+            ),
+            Self::CannotExpand { path, param } => (
+                S::BAD_REQUEST,
+                invalid,
+                None,
+                format!("This property cannot be expanded ({path})."),
+                Some(param.clone()),
+            ),
+            Self::ResourceMissing {
+                object,
+                id,
+                param,
+                exists_in,
+            } => {
+                let mut message = format!("No such {object}: '{id}'");
+                if let Some(other) = exists_in {
+                    message.push_str(&format!(
+                        "; a similar object exists in {other} mode, but a {} mode key was used to make this request.",
+                        other.other()
+                    ));
+                }
+                (
+                    S::BAD_REQUEST,
+                    invalid,
+                    Some("resource_missing"),
+                    message,
+                    param.clone(),
+                )
+            }
+            Self::AccountInvalid {
+                masked_key,
+                account,
+            } => (
+                S::FORBIDDEN,
+                invalid,
+                Some("account_invalid"),
+                format!(
+                    "The provided key '{masked_key}' does not have access to account '{account}' (or that account does not exist). Application access may have been revoked."
+                ),
+                None,
+            ),
+            Self::UnrecognizedUrl { method, path } => {
+                let mut message = format!(
+                    "Unrecognized request URL ({method}: {path}). Please see https://stripe.com/docs or we can help at https://support.stripe.com/."
+                );
+                if path.len() > 1 && path.ends_with('/') {
+                    message.push_str(" If you are trying to list objects, remove the trailing slash. If you are trying to retrieve an object, make sure you passed a valid (non-empty) identifier in your code.");
+                }
+                (S::NOT_FOUND, invalid, None, message, None)
+            }
+            Self::NotFormEncoded => (
+                S::BAD_REQUEST,
+                invalid,
+                None,
+                NOT_FORM_ENCODED_MESSAGE.to_owned(),
+                None,
+            ),
+            Self::BodyTooLarge { limit } => (
+                S::PAYLOAD_TOO_LARGE,
+                invalid,
+                None,
+                format!("The request body is too large: the limit is {limit} bytes."),
+                None,
+            ),
+            Self::InvalidApiVersion { version } => (
+                S::BAD_REQUEST,
+                invalid,
+                None,
+                format!("Invalid Stripe API version: {version}"),
+                None,
+            ),
+            Self::Internal { .. } => (
+                S::INTERNAL_SERVER_ERROR,
+                "api_error",
+                None,
+                INTERNAL_MESSAGE.to_owned(),
+                None,
+            ),
+        };
+        Parts {
+            status,
+            kind,
+            code,
+            message,
+            param,
+        }
+    }
+
+    /// Whether a client may retry this request unchanged and expect a different answer.
+    fn should_retry(&self) -> bool {
+        match self {
+            Self::Internal { retryable, .. } => *retryable,
+            _ => false,
+        }
+    }
+}
+
+/// The `error` object of Stripe's envelope; fields in Stripe's (alphabetical) order.
+#[derive(Serialize)]
+struct ErrorObject<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    code: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    doc_url: Option<String>,
+    message: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    param: Option<&'a str>,
+    #[serde(rename = "type")]
+    kind: &'a str,
+}
+
+#[derive(Serialize)]
+struct Envelope<'a> {
+    error: ErrorObject<'a>,
+}
+
+/// The full cause of a 500, carried in the response's extensions to the logging
+/// middleware, which logs it inside the request's span. Never rendered.
+#[derive(Debug, Clone)]
+pub struct InternalErrorReport(pub Arc<String>);
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let parts = self.parts();
+        let body = Envelope {
+            error: ErrorObject {
+                code: parts.code,
+                doc_url: parts.code.map(|code| {
+                    format!(
+                        "https://stripe.com/docs/error-codes/{}",
+                        code.replace('_', "-")
+                    )
+                }),
+                message: &parts.message,
+                param: parts.param.as_deref(),
+                kind: parts.kind,
+            },
+        };
+        let mut response = (parts.status, Json(body)).into_response();
+        let retry = if self.should_retry() { "true" } else { "false" };
+        response
+            .headers_mut()
+            .insert("stripe-should-retry", HeaderValue::from_static(retry));
+        if let Self::Internal { cause, .. } = &self {
+            response
+                .extensions_mut()
+                .insert(InternalErrorReport(Arc::new(format!("{cause:#}"))));
+        }
+        response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn body_of(error: ApiError) -> (StatusCode, serde_json::Value) {
+        let response = error.into_response();
+        let status = response.status();
+        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        (status, serde_json::from_slice(&bytes).unwrap())
+    }
+
+    #[tokio::test]
+    async fn several_unknown_parameters_are_listed_and_the_first_is_the_param() {
+        let (status, body) = body_of(ApiError::ParameterUnknown {
+            params: vec!["amount".into(), "currency".into()],
+        })
+        .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert_eq!(
+            body,
+            serde_json::json!({"error": {
+                "code": "parameter_unknown",
+                "doc_url": "https://stripe.com/docs/error-codes/parameter-unknown",
+                "message": "Received unknown parameters: amount, currency",
+                "param": "amount",
+                "type": "invalid_request_error"
+            }})
+        );
+    }
+
+    #[tokio::test]
+    async fn internal_errors_say_nothing_about_their_cause() {
+        let response = ApiError::Internal {
+            cause: anyhow::anyhow!("disk I/O error at /secret/path"),
+            retryable: true,
+        }
+        .into_response();
+        assert_eq!(response.headers()["stripe-should-retry"], "true");
+        assert!(response.extensions().get::<InternalErrorReport>().is_some());
+        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        let text = String::from_utf8(bytes.to_vec()).unwrap();
+        assert!(!text.contains("secret"));
+        assert!(text.contains("\"type\":\"api_error\""));
+    }
+
+    #[tokio::test]
+    async fn the_mode_hint_names_both_modes() {
+        let (_, body) = body_of(ApiError::ResourceMissing {
+            object: "account",
+            id: "acct_1".into(),
+            param: Some("account".into()),
+            exists_in: Some(Mode::Test),
+        })
+        .await;
+        assert_eq!(
+            body["error"]["message"],
+            "No such account: 'acct_1'; a similar object exists in test mode, but a live mode key was used to make this request."
+        );
+    }
+}

@@ -1,0 +1,103 @@
+//! The HTTP edge: routes, extractors, errors, and the middleware that gives every
+//! response Stripe's headers.
+
+use axum::Router;
+use axum::extract::{Request, State};
+use axum::http::{HeaderName, HeaderValue, Method, Uri};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use tower_http::trace::TraceLayer;
+
+use crate::app::AppState;
+use crate::domain::keys::random_alphanumeric;
+
+pub mod error;
+pub mod extract;
+pub mod form;
+pub mod routes;
+pub mod version;
+
+use error::{ApiError, InternalErrorReport};
+
+/// The id of one request, as sent back in `Request-Id`: `req_` + 14 alphanumerics.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestId(pub String);
+
+impl RequestId {
+    /// A new random request id.
+    pub fn generate() -> Self {
+        Self(format!("req_{}", random_alphanumeric(14)))
+    }
+}
+
+/// The whole application router.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .merge(routes::health::router())
+        .merge(routes::accounts::router())
+        .merge(routes::account_sessions::router())
+        .fallback(unrecognized_url)
+        .method_not_allowed_fallback(unrecognized_url)
+        // Layers run outside-in: the trace span wraps the header middleware, so
+        // the internal errors it logs land inside the request's span.
+        .layer(middleware::from_fn_with_state(state.clone(), stripe_headers))
+        .layer(
+            TraceLayer::new_for_http().make_span_with(|request: &Request| {
+                // Only method and path: headers carry keys, query strings may carry data.
+                tracing::info_span!("request", method = %request.method(), path = %request.uri().path())
+            }),
+        )
+        .with_state(state)
+}
+
+/// Stripe's answer for a path or method it does not serve.
+async fn unrecognized_url(method: Method, uri: Uri) -> ApiError {
+    ApiError::UnrecognizedUrl {
+        method: method.to_string(),
+        path: uri.path().to_owned(),
+    }
+}
+
+/// Gives every response Stripe's headers, validates `Stripe-Version` first, and
+/// logs internal errors with their cause.
+async fn stripe_headers(
+    State(state): State<AppState>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    let request_id = RequestId::generate();
+    request.extensions_mut().insert(request_id.clone());
+    let headers = request.headers();
+    let idempotency_key = headers.get("idempotency-key").cloned();
+    let stripe_account = headers.get("stripe-account").cloned();
+    let version = match headers.get("stripe-version") {
+        None => Ok(HeaderValue::from_static(state.config.default_api_version)),
+        Some(value) => version::validate(value),
+    };
+    let (mut response, version) = match version {
+        Ok(version) => (next.run(request).await, version),
+        Err(error) => (
+            error.into_response(),
+            HeaderValue::from_static(state.config.default_api_version),
+        ),
+    };
+    if let Some(report) = response.extensions().get::<InternalErrorReport>() {
+        tracing::error!(request_id = %request_id.0, error = %report.0, "internal error");
+    }
+    let out = response.headers_mut();
+    if let Ok(value) = HeaderValue::from_str(&request_id.0) {
+        out.insert(HeaderName::from_static("request-id"), value);
+    }
+    out.insert(HeaderName::from_static("stripe-version"), version);
+    out.insert(
+        axum::http::header::CACHE_CONTROL,
+        HeaderValue::from_static("no-cache, no-store"),
+    );
+    if let Some(key) = idempotency_key {
+        out.insert(HeaderName::from_static("idempotency-key"), key);
+    }
+    if let Some(account) = stripe_account {
+        out.insert(HeaderName::from_static("stripe-account"), account);
+    }
+    response
+}

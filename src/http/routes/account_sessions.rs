@@ -1,0 +1,145 @@
+//! `POST /v1/account_sessions`: create an account session for a connected account.
+
+use axum::extract::State;
+use axum::routing::post;
+use axum::{Json, Router};
+use serde::Serialize;
+
+use crate::app::AppState;
+use crate::domain::account_session::{ClientSecret, NewAccountSession};
+use crate::domain::catalog::{
+    self, ComponentRequest, ComponentsRequest, Feature, ResolvedComponents,
+};
+use crate::domain::ids::AccountId;
+use crate::http::error::ApiError;
+use crate::http::extract::{FromParams, SecretKeyAuth, StripeForm};
+use crate::http::form::Hash;
+use crate::store::SessionInsertOutcome;
+
+use super::read_expand;
+
+/// The account-session routes.
+pub fn router() -> Router<AppState> {
+    Router::new().route("/v1/account_sessions", post(create_account_session))
+}
+
+/// `POST /v1/account_sessions` parameters.
+#[derive(Debug)]
+pub struct CreateAccountSessionParams {
+    account: String,
+    components: ComponentsRequest,
+}
+
+impl FromParams for CreateAccountSessionParams {
+    fn from_params(params: &mut Hash<'_>) -> Option<Self> {
+        let account = params.required_string("account");
+        let components = read_components(params);
+        read_expand(params, &["components"])?;
+        Some(Self {
+            account: account?,
+            components: components?,
+        })
+    }
+}
+
+/// Reads `components[NAME][enabled]` and `components[NAME][features][FEATURE]`
+/// against the catalog, in request order.
+fn read_components(params: &mut Hash<'_>) -> Option<ComponentsRequest> {
+    let mut components = params.required_hash("components")?;
+    let mut requested = Vec::new();
+    for (name, value) in components.drain() {
+        let Some(spec) = catalog::lookup(&name) else {
+            components.reject_unknown(&name);
+            continue;
+        };
+        let Some(mut config) = components.child(&name, value) else {
+            continue;
+        };
+        let enabled = config.required_bool("enabled");
+        let mut features = Vec::new();
+        if let Some(mut requested_features) = config.optional_hash("features") {
+            for (feature_name, feature_value) in requested_features.drain() {
+                match Feature::from_name(&feature_name).filter(|feature| spec.accepts(*feature)) {
+                    Some(feature) => {
+                        if let Some(value) =
+                            requested_features.bool_from(&feature_name, feature_value)
+                        {
+                            features.push((feature, value));
+                        }
+                    }
+                    None => requested_features.reject_unknown(&feature_name),
+                }
+            }
+        }
+        if let Some(enabled) = enabled {
+            requested.push(ComponentRequest {
+                spec,
+                enabled,
+                features,
+            });
+        }
+    }
+    Some(ComponentsRequest(requested))
+}
+
+/// The `account_session` object.
+#[derive(Debug, Serialize)]
+pub struct AccountSessionResponse {
+    object: &'static str,
+    account: AccountId,
+    client_secret: String,
+    expires_at: i64,
+    livemode: bool,
+    components: ResolvedComponents,
+}
+
+/// Creates a session: resolves the components against the account's controller,
+/// stores the session (its secret only as a hash), and returns the secret once.
+#[tracing::instrument(skip_all, fields(account))]
+async fn create_account_session(
+    State(state): State<AppState>,
+    auth: SecretKeyAuth,
+    StripeForm(params): StripeForm<CreateAccountSessionParams>,
+) -> Result<Json<AccountSessionResponse>, ApiError> {
+    tracing::Span::current().record("account", params.account.as_str());
+    let tenant = &auth.tenant;
+    let missing = |exists_in| ApiError::ResourceMissing {
+        object: "account",
+        id: params.account.clone(),
+        param: Some("account".to_owned()),
+        exists_in,
+    };
+    let account_id = AccountId::parse(&params.account).ok_or_else(|| missing(None))?;
+    let account = state
+        .store
+        .find_account(&tenant.platform, &account_id)
+        .await?
+        .ok_or_else(|| missing(None))?;
+    if account.mode != tenant.mode {
+        return Err(missing(Some(account.mode)));
+    }
+    let components = ResolvedComponents::resolve(&params.components, &account.controller)
+        .map_err(|violation| ApiError::invalid(violation.param(), violation.to_string()))?;
+    let secret = ClientSecret::generate();
+    let created = state.clock.now();
+    let session = NewAccountSession {
+        account: account_id,
+        components,
+        secret_hash: secret.hash(),
+        created,
+        expires_at: created.plus(state.config.session_ttl),
+    };
+    match state.store.insert_account_session(tenant, &session).await? {
+        SessionInsertOutcome::Created => {}
+        SessionInsertOutcome::AccountMissing => return Err(missing(None)),
+    }
+    tracing::info!("account session created");
+    Ok(Json(AccountSessionResponse {
+        object: "account_session",
+        account: session.account,
+        client_secret: secret.expose().to_owned(),
+        expires_at: session.expires_at.as_secs(),
+        livemode: tenant.mode.is_live(),
+        components: session.components,
+    }))
+}

@@ -1,0 +1,645 @@
+//! `/v1/accounts`: create, retrieve, update, delete and list connected accounts.
+
+use std::collections::BTreeMap;
+
+use axum::extract::{Path, State};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Serialize;
+
+use crate::app::AppState;
+use crate::domain::account::{
+    Account, AccountType, AccountUpdate, BusinessProfile, Controller, ControllerChoice,
+    ControllerProperties, DashboardType, FeePayer, FieldUpdate, LossesPayer, Metadata,
+    MetadataUpdate, NewAccount, RequirementCollection,
+};
+use crate::domain::ids::AccountId;
+use crate::domain::platform::Tenant;
+use crate::http::error::ApiError;
+use crate::http::extract::{FromParams, NoParams, SecretKeyAuth, StripeForm, StripeQuery};
+use crate::http::form::{Cleared, FormValue, Hash};
+use crate::store::{AccountUpdateOutcome, Cursor};
+
+use super::read_expand;
+
+/// The account routes.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/v1/accounts", post(create_account).get(list_accounts))
+        .route(
+            "/v1/accounts/{id}",
+            get(retrieve_account)
+                .post(update_account)
+                .delete(delete_account),
+        )
+}
+
+/// Fields of the account object that `expand[]` may name (the spec's
+/// `x-expandableFields`); all are rendered in full already.
+const EXPANDABLE: &[&str] = &[
+    "business_profile",
+    "capabilities",
+    "company",
+    "controller",
+    "external_accounts",
+    "future_requirements",
+    "groups",
+    "individual",
+    "requirements",
+    "settings",
+    "tos_acceptance",
+];
+
+/// Capabilities a platform may request (`capabilities[NAME][requested]`), from
+/// the spec's `account_capabilities`.
+const CAPABILITIES: &[&str] = &[
+    "acss_debit_payments",
+    "affirm_payments",
+    "afterpay_clearpay_payments",
+    "alma_payments",
+    "amazon_pay_payments",
+    "app_distribution",
+    "au_becs_debit_payments",
+    "bacs_debit_payments",
+    "bancontact_payments",
+    "bank_transfer_payments",
+    "billie_payments",
+    "bizum_payments",
+    "blik_payments",
+    "boleto_payments",
+    "card_issuing",
+    "card_payments",
+    "cartes_bancaires_payments",
+    "cashapp_payments",
+    "crypto_payments",
+    "eps_payments",
+    "fpx_payments",
+    "gb_bank_transfer_payments",
+    "giropay_payments",
+    "grabpay_payments",
+    "ideal_payments",
+    "india_international_payments",
+    "jcb_payments",
+    "jp_bank_transfer_payments",
+    "kakao_pay_payments",
+    "klarna_payments",
+    "konbini_payments",
+    "kr_card_payments",
+    "legacy_payments",
+    "link_payments",
+    "mb_way_payments",
+    "mobilepay_payments",
+    "multibanco_payments",
+    "mx_bank_transfer_payments",
+    "naver_pay_payments",
+    "nz_bank_account_becs_debit_payments",
+    "oxxo_payments",
+    "p24_payments",
+    "pay_by_bank_payments",
+    "payco_payments",
+    "paynow_payments",
+    "payto_payments",
+    "pix_payments",
+    "promptpay_payments",
+    "revolut_pay_payments",
+    "samsung_pay_payments",
+    "satispay_payments",
+    "scalapay_payments",
+    "sepa_bank_transfer_payments",
+    "sepa_debit_payments",
+    "sofort_payments",
+    "sunbit_payments",
+    "swish_payments",
+    "tax_reporting_us_1099_k",
+    "tax_reporting_us_1099_misc",
+    "transfers",
+    "treasury",
+    "twint_payments",
+    "upi_payments",
+    "us_bank_account_ach_payments",
+    "us_bank_transfer_payments",
+    "zip_payments",
+];
+
+/// Values `type` accepts at creation (`none` is only ever a response value).
+const CREATABLE_TYPES: &[(&str, AccountType)] = &[
+    ("custom", AccountType::Custom),
+    ("express", AccountType::Express),
+    ("standard", AccountType::Standard),
+];
+
+/// Values `controller[fees][payer]` accepts at creation.
+const CREATABLE_FEE_PAYERS: &[(&str, FeePayer)] = &[
+    ("account", FeePayer::Account),
+    ("application", FeePayer::Application),
+];
+
+/// `POST /v1/accounts` parameters.
+#[derive(Debug)]
+pub struct CreateAccountParams {
+    choice: ControllerChoice,
+    country: String,
+    email: Option<String>,
+    metadata: MetadataUpdate,
+    business_profile: BusinessProfile,
+    capabilities: Vec<String>,
+}
+
+impl FromParams for CreateAccountParams {
+    fn from_params(params: &mut Hash<'_>) -> Option<Self> {
+        let account_type = params.optional_enum("type", CREATABLE_TYPES);
+        let properties = read_controller(params);
+        let choice = match (account_type, properties) {
+            (Some(_), Some(_)) => {
+                params.reject(ApiError::ParametersExclusive {
+                    params: vec!["type", "controller"],
+                });
+                return None;
+            }
+            (Some(account_type), None) => ControllerChoice::Type(account_type),
+            (None, properties) => ControllerChoice::Properties(properties.unwrap_or_default()),
+        };
+        let country = read_country(params);
+        let email = read_email(params);
+        let metadata = read_metadata(params);
+        let business_profile = read_business_profile(params);
+        let business_profile = BusinessProfile {
+            name: business_profile.0.apply(&None),
+            url: business_profile.1.apply(&None),
+        };
+        let capabilities = read_capabilities(params);
+        read_expand(params, EXPANDABLE)?;
+        Some(Self {
+            choice,
+            country: country.unwrap_or_else(|| "US".to_owned()),
+            email,
+            metadata,
+            business_profile,
+            capabilities,
+        })
+    }
+}
+
+/// `controller[...]`, if sent.
+fn read_controller(params: &mut Hash<'_>) -> Option<ControllerProperties> {
+    let mut controller = params.optional_hash("controller")?;
+    let fees_payer = controller
+        .optional_hash("fees")
+        .and_then(|mut fees| fees.optional_enum("payer", CREATABLE_FEE_PAYERS));
+    let losses_payments = controller
+        .optional_hash("losses")
+        .and_then(|mut losses| losses.optional_enum("payments", LossesPayer::VALUES));
+    let requirement_collection =
+        controller.optional_enum("requirement_collection", RequirementCollection::VALUES);
+    let stripe_dashboard = controller
+        .optional_hash("stripe_dashboard")
+        .and_then(|mut dashboard| dashboard.optional_enum("type", DashboardType::VALUES));
+    Some(ControllerProperties {
+        fees_payer,
+        losses_payments,
+        requirement_collection,
+        stripe_dashboard,
+    })
+}
+
+/// `country`: two letters, upper-cased.
+fn read_country(params: &mut Hash<'_>) -> Option<String> {
+    let country = params.optional_string("country")?;
+    if country.len() == 2 && country.bytes().all(|b| b.is_ascii_alphabetic()) {
+        return Some(country.to_ascii_uppercase());
+    }
+    params.reject(ApiError::invalid(
+        "country",
+        format!(
+            "Country '{country}' is unknown. Try using a 2-character alphanumeric country code instead, such as 'US', 'EG', or 'GB'. A full list of country codes is available at https://www.iso.org/iso-3166-country-codes.html"
+        ),
+    ));
+    None
+}
+
+/// Whether `text` looks like an email address: one `@`, something on each side,
+/// a dot in the domain, no spaces.
+fn is_plausible_email(text: &str) -> bool {
+    let Some((local, domain)) = text.split_once('@') else {
+        return false;
+    };
+    !local.is_empty()
+        && domain.contains('.')
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+        && !domain.contains('@')
+        && !text.chars().any(char::is_whitespace)
+        && text.len() <= 254
+}
+
+/// `email` at creation.
+fn read_email(params: &mut Hash<'_>) -> Option<String> {
+    match params.string_update("email") {
+        FieldUpdate::Set(email) => check_email(params, email),
+        FieldUpdate::Keep | FieldUpdate::Clear => None,
+    }
+}
+
+fn check_email(params: &mut Hash<'_>, email: String) -> Option<String> {
+    if is_plausible_email(&email) {
+        Some(email)
+    } else {
+        params.reject(ApiError::InvalidEmail {
+            param: "email".to_owned(),
+            value: email,
+        });
+        None
+    }
+}
+
+/// `metadata[...]`: merged key by key; an empty value removes a key, and an
+/// empty `metadata` removes them all.
+fn read_metadata(params: &mut Hash<'_>) -> MetadataUpdate {
+    let mut metadata = match params.clearable_hash("metadata") {
+        Err(Cleared) => return MetadataUpdate::Clear,
+        Ok(None) => return MetadataUpdate::Keep,
+        Ok(Some(metadata)) => metadata,
+    };
+    let mut entries = Vec::new();
+    for (key, value) in metadata.drain() {
+        match value {
+            FormValue::Text(text) if text.is_empty() => entries.push((key, None)),
+            FormValue::Text(text) => entries.push((key, Some(text))),
+            FormValue::Hash(_) | FormValue::List(_) => {
+                let param = metadata.param(&key);
+                metadata.reject(ApiError::invalid(param, "Invalid string"));
+            }
+        }
+    }
+    MetadataUpdate::Merge(entries)
+}
+
+/// `business_profile[name]` and `business_profile[url]`.
+fn read_business_profile(params: &mut Hash<'_>) -> (FieldUpdate, FieldUpdate) {
+    let Some(mut profile) = params.optional_hash("business_profile") else {
+        return (FieldUpdate::Keep, FieldUpdate::Keep);
+    };
+    (profile.string_update("name"), profile.string_update("url"))
+}
+
+/// `capabilities[NAME][requested]`: the names requested as `true`.
+fn read_capabilities(params: &mut Hash<'_>) -> Vec<String> {
+    let Some(mut capabilities) = params.optional_hash("capabilities") else {
+        return Vec::new();
+    };
+    let mut requested = Vec::new();
+    for (name, value) in capabilities.drain() {
+        if !CAPABILITIES.contains(&name.as_str()) {
+            capabilities.reject_unknown(&name);
+            continue;
+        }
+        if let Some(mut capability) = capabilities.child(&name, value)
+            && capability.optional_bool("requested") == Some(true)
+        {
+            requested.push(name);
+        }
+    }
+    requested
+}
+
+/// `POST /v1/accounts/{id}` parameters.
+#[derive(Debug)]
+pub struct UpdateAccountParams(AccountUpdate);
+
+impl FromParams for UpdateAccountParams {
+    fn from_params(params: &mut Hash<'_>) -> Option<Self> {
+        let email = match params.string_update("email") {
+            FieldUpdate::Set(email) => {
+                check_email(params, email).map_or(FieldUpdate::Keep, FieldUpdate::Set)
+            }
+            other => other,
+        };
+        let metadata = read_metadata(params);
+        let (business_profile_name, business_profile_url) = read_business_profile(params);
+        if let Some(mut controller) = params.optional_hash("controller") {
+            // Controller properties are fixed at creation; name the first one sent.
+            let sent = controller
+                .drain()
+                .into_iter()
+                .next()
+                .map(|(key, _)| key)
+                .unwrap_or_default();
+            let param = controller.param(&sent);
+            controller.reject(ApiError::invalid(
+                param,
+                "The controller properties of an account cannot be changed after it is created.",
+            ));
+        }
+        read_expand(params, EXPANDABLE)?;
+        Some(Self(AccountUpdate {
+            email,
+            metadata,
+            business_profile_name,
+            business_profile_url,
+        }))
+    }
+}
+
+/// `GET /v1/accounts` parameters.
+#[derive(Debug)]
+pub struct ListAccountsParams {
+    limit: u32,
+    /// `("starting_after" | "ending_before", id)`, if either was sent.
+    cursor: Option<(&'static str, String)>,
+}
+
+impl FromParams for ListAccountsParams {
+    fn from_params(params: &mut Hash<'_>) -> Option<Self> {
+        let limit = params.optional_integer("limit", 1..=100).unwrap_or(10);
+        let starting_after = params.optional_string("starting_after");
+        let ending_before = params.optional_string("ending_before");
+        read_expand(params, &["data"])?;
+        let cursor = match (starting_after, ending_before) {
+            (Some(_), Some(_)) => {
+                params.reject(ApiError::ParametersExclusive {
+                    params: vec!["starting_after", "ending_before"],
+                });
+                return None;
+            }
+            (Some(id), None) => Some(("starting_after", id)),
+            (None, Some(id)) => Some(("ending_before", id)),
+            (None, None) => None,
+        };
+        Some(Self {
+            limit: u32::try_from(limit).unwrap_or(10),
+            cursor,
+        })
+    }
+}
+
+/// Query parameters of retrieve and delete: only `expand[]`.
+#[derive(Debug)]
+pub struct RetrieveAccountParams;
+
+impl FromParams for RetrieveAccountParams {
+    fn from_params(params: &mut Hash<'_>) -> Option<Self> {
+        read_expand(params, EXPANDABLE)?;
+        Some(Self)
+    }
+}
+
+/// The `account` object, with the fields of the spec this server keeps.
+#[derive(Debug, Serialize)]
+pub struct AccountResponse {
+    id: AccountId,
+    object: &'static str,
+    business_profile: BusinessProfileResponse,
+    capabilities: BTreeMap<String, &'static str>,
+    charges_enabled: bool,
+    controller: ControllerResponse,
+    country: String,
+    created: i64,
+    details_submitted: bool,
+    email: Option<String>,
+    metadata: Metadata,
+    payouts_enabled: bool,
+    #[serde(rename = "type")]
+    account_type: &'static str,
+}
+
+#[derive(Debug, Serialize)]
+struct BusinessProfileResponse {
+    name: Option<String>,
+    url: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+struct ControllerResponse {
+    fees: FeesResponse,
+    is_controller: bool,
+    losses: LossesResponse,
+    requirement_collection: &'static str,
+    stripe_dashboard: DashboardResponse,
+    #[serde(rename = "type")]
+    controller_type: &'static str,
+}
+
+#[derive(Debug, Serialize)]
+struct FeesResponse {
+    payer: &'static str,
+}
+
+#[derive(Debug, Serialize)]
+struct LossesResponse {
+    payments: &'static str,
+}
+
+#[derive(Debug, Serialize)]
+struct DashboardResponse {
+    #[serde(rename = "type")]
+    dashboard_type: &'static str,
+}
+
+impl From<Account> for AccountResponse {
+    fn from(account: Account) -> Self {
+        let controller = account.controller;
+        Self {
+            account_type: account.account_type().as_str(),
+            id: account.id,
+            object: "account",
+            business_profile: BusinessProfileResponse {
+                name: account.business_profile.name,
+                url: account.business_profile.url,
+            },
+            capabilities: account
+                .capabilities
+                .into_iter()
+                .map(|(name, status)| (name, status.as_str()))
+                .collect(),
+            // No onboarding happens here: accounts never become enabled.
+            charges_enabled: false,
+            // Every account is created by, and so controlled by, its platform.
+            controller: ControllerResponse {
+                fees: FeesResponse {
+                    payer: controller.fees_payer.as_str(),
+                },
+                is_controller: true,
+                losses: LossesResponse {
+                    payments: controller.losses_payments.as_str(),
+                },
+                requirement_collection: controller.requirement_collection.as_str(),
+                stripe_dashboard: DashboardResponse {
+                    dashboard_type: controller.stripe_dashboard.as_str(),
+                },
+                controller_type: "application",
+            },
+            country: account.country,
+            created: account.created.as_secs(),
+            details_submitted: false,
+            email: account.email,
+            metadata: account.metadata,
+            payouts_enabled: false,
+        }
+    }
+}
+
+/// `{"id", "object": "account", "deleted": true}`.
+#[derive(Debug, Serialize)]
+pub struct DeletedAccountResponse {
+    id: AccountId,
+    object: &'static str,
+    deleted: bool,
+}
+
+/// A Stripe list object.
+#[derive(Debug, Serialize)]
+pub struct ListResponse<T> {
+    object: &'static str,
+    data: Vec<T>,
+    has_more: bool,
+    url: &'static str,
+}
+
+/// Stripe's answer for an account this key cannot see.
+fn no_access(auth: &SecretKeyAuth, id: &str) -> ApiError {
+    ApiError::AccountInvalid {
+        masked_key: auth.key.masked(),
+        account: id.to_owned(),
+    }
+}
+
+/// The tenant's account `id`, or Stripe's 403 for any account it cannot see.
+async fn tenant_account(
+    state: &AppState,
+    auth: &SecretKeyAuth,
+    id: &str,
+) -> Result<Account, ApiError> {
+    let parsed = AccountId::parse(id).ok_or_else(|| no_access(auth, id))?;
+    match state
+        .store
+        .find_account(&auth.tenant.platform, &parsed)
+        .await?
+    {
+        Some(account) if account.mode == auth.tenant.mode => Ok(account),
+        _ => Err(no_access(auth, id)),
+    }
+}
+
+#[tracing::instrument(skip_all)]
+async fn create_account(
+    State(state): State<AppState>,
+    auth: SecretKeyAuth,
+    StripeForm(params): StripeForm<CreateAccountParams>,
+) -> Result<Json<AccountResponse>, ApiError> {
+    let controller = match params.choice {
+        ControllerChoice::Type(account_type) => Controller::for_type(account_type),
+        ControllerChoice::Properties(properties) => Controller::from_properties(properties)
+            .map_err(|unsupported| ApiError::invalid(unsupported.param, unsupported.message))?,
+    };
+    let metadata = params
+        .metadata
+        .apply(&Metadata::new())
+        .map_err(|invalid| ApiError::invalid(invalid.param(), invalid.to_string()))?;
+    let new_account = NewAccount {
+        controller,
+        country: params.country,
+        email: params.email,
+        metadata,
+        business_profile: params.business_profile,
+        requested_capabilities: params.capabilities,
+    };
+    let Tenant { platform, mode } = auth.tenant.clone();
+    let account = new_account.into_account(platform, mode, state.clock.now());
+    state.store.insert_account(&account).await?;
+    tracing::info!(account = %account.id, "account created");
+    Ok(Json(account.into()))
+}
+
+#[tracing::instrument(skip_all, fields(account = %id))]
+async fn retrieve_account(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    auth: SecretKeyAuth,
+    StripeQuery(_): StripeQuery<RetrieveAccountParams>,
+) -> Result<Json<AccountResponse>, ApiError> {
+    let account = tenant_account(&state, &auth, &id).await?;
+    Ok(Json(account.into()))
+}
+
+#[tracing::instrument(skip_all, fields(account = %id))]
+async fn update_account(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    auth: SecretKeyAuth,
+    StripeForm(UpdateAccountParams(update)): StripeForm<UpdateAccountParams>,
+) -> Result<Json<AccountResponse>, ApiError> {
+    let parsed = AccountId::parse(&id).ok_or_else(|| no_access(&auth, &id))?;
+    match state
+        .store
+        .update_account(&auth.tenant, &parsed, &update)
+        .await?
+    {
+        AccountUpdateOutcome::Updated(account) => Ok(Json(account.into())),
+        AccountUpdateOutcome::NotFound => Err(no_access(&auth, &id)),
+        AccountUpdateOutcome::Invalid(invalid) => {
+            Err(ApiError::invalid(invalid.param(), invalid.to_string()))
+        }
+    }
+}
+
+#[tracing::instrument(skip_all, fields(account = %id))]
+async fn delete_account(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    auth: SecretKeyAuth,
+    StripeQuery(NoParams): StripeQuery<NoParams>,
+) -> Result<Json<DeletedAccountResponse>, ApiError> {
+    let parsed = AccountId::parse(&id).ok_or_else(|| no_access(&auth, &id))?;
+    if !state
+        .store
+        .delete_account(&auth.tenant, &parsed, state.clock.now())
+        .await?
+    {
+        return Err(no_access(&auth, &id));
+    }
+    tracing::info!("account deleted");
+    Ok(Json(DeletedAccountResponse {
+        id: parsed,
+        object: "account",
+        deleted: true,
+    }))
+}
+
+#[tracing::instrument(skip_all)]
+async fn list_accounts(
+    State(state): State<AppState>,
+    auth: SecretKeyAuth,
+    StripeQuery(params): StripeQuery<ListAccountsParams>,
+) -> Result<Json<ListResponse<AccountResponse>>, ApiError> {
+    let missing = |param: &str, id: &str| ApiError::ResourceMissing {
+        object: "account",
+        id: id.to_owned(),
+        param: Some(param.to_owned()),
+        exists_in: None,
+    };
+    let cursor = match &params.cursor {
+        None => Cursor::Start,
+        Some((param, id)) => {
+            let parsed = AccountId::parse(id).ok_or_else(|| missing(param, id))?;
+            if *param == "starting_after" {
+                Cursor::StartingAfter(parsed)
+            } else {
+                Cursor::EndingBefore(parsed)
+            }
+        }
+    };
+    let page = state
+        .store
+        .list_accounts(&auth.tenant, &cursor, params.limit)
+        .await?
+        .ok_or_else(|| {
+            let (param, id) = params.cursor.clone().unwrap_or_default();
+            missing(param, &id)
+        })?;
+    Ok(Json(ListResponse {
+        object: "list",
+        data: page.data.into_iter().map(AccountResponse::from).collect(),
+        has_more: page.has_more,
+        url: "/v1/accounts",
+    }))
+}
