@@ -564,7 +564,10 @@ mod tests {
     use super::*;
     use crate::domain::account::{AccountType, Controller};
 
-    fn request(entries: &[(&str, bool, &[(Feature, bool)])]) -> ComponentsRequest {
+    /// `(component, enabled, explicit features)`.
+    type Entry<'a> = (&'a str, bool, &'a [(Feature, bool)]);
+
+    fn request(entries: &[Entry<'_>]) -> ComponentsRequest {
         ComponentsRequest(
             entries
                 .iter()
