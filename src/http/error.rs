@@ -2,7 +2,7 @@
 //! `{"error": {"code", "doc_url", "message", "param", "type"}}`.
 //!
 //! [`ApiError`] is closed: each variant maps to its status, `type` and `code` in
-//! one `match` ([`ApiError::parts`]), so adding a variant forces a decision about
+//! one `match` (`ApiError::parts`), so adding a variant forces a decision about
 //! all three. Internal failures carry their cause only for the log: the response
 //! says nothing about it (see [`InternalErrorReport`]).
 

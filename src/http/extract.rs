@@ -11,7 +11,7 @@ use axum::http::request::Parts;
 use base64::Engine;
 
 use super::error::ApiError;
-use super::form::{self, Decoder, Hash};
+use super::form::{self, Decoder, Params};
 use crate::app::AppState;
 use crate::domain::keys::{KeyKind, PresentedKey};
 use crate::domain::platform::Tenant;
@@ -84,10 +84,10 @@ impl FromRequestParts<AppState> for SecretKeyAuth {
 }
 
 /// Parameters an endpoint reads from a decoded form. Errors are recorded in the
-/// [`Hash`]'s decoder; whatever is not read is reported as unknown.
+/// [`Params`]'s decoder; whatever is not read is reported as unknown.
 pub trait FromParams: Sized {
     /// Reads the parameters; `None` only after recording why.
-    fn from_params(params: &mut Hash<'_>) -> Option<Self>;
+    fn from_params(params: &mut Params<'_>) -> Option<Self>;
 }
 
 /// Decodes `bytes` (a body or a query string) into `T`.
@@ -154,7 +154,7 @@ impl<T: FromParams> FromRequestParts<AppState> for StripeQuery<T> {
 pub struct NoParams;
 
 impl FromParams for NoParams {
-    fn from_params(_params: &mut Hash<'_>) -> Option<Self> {
+    fn from_params(_params: &mut Params<'_>) -> Option<Self> {
         Some(Self)
     }
 }

@@ -4,7 +4,7 @@
 //!
 //! Decoding happens in two steps. [`parse`] turns the bytes into an ordered tree
 //! of [`FormValue`]s, under explicit limits. Then each endpoint reads the tree
-//! through a [`Hash`], which takes the parameters it knows and reports everything
+//! through [`Params`], which takes the parameters it knows and reports everything
 //! left over as unknown, with its full bracketed path, when it is dropped.
 //!
 //! We do not deserialize with serde here, although serde_qs can decode the
@@ -233,8 +233,8 @@ impl Decoder {
     }
 
     /// The top level of `tree`, to read parameters from.
-    pub fn root(&mut self, tree: FormTree) -> Hash<'_> {
-        Hash {
+    pub fn root(&mut self, tree: FormTree) -> Params<'_> {
+        Params {
             decoder: self,
             prefix: None,
             map: tree,
@@ -274,13 +274,13 @@ impl Decoder {
 /// A hash of parameters being read. Whatever is not taken from it by the time it
 /// is dropped is reported as unknown.
 #[derive(Debug)]
-pub struct Hash<'d> {
+pub struct Params<'d> {
     decoder: &'d mut Decoder,
     prefix: Option<String>,
     map: IndexMap<String, FormValue>,
 }
 
-impl Drop for Hash<'_> {
+impl Drop for Params<'_> {
     fn drop(&mut self) {
         let leftovers: Vec<String> = self.map.keys().map(|key| self.param(key)).collect();
         self.decoder.unknown.extend(leftovers);
@@ -294,7 +294,7 @@ enum Present {
     Value(FormValue),
 }
 
-impl<'d> Hash<'d> {
+impl<'d> Params<'d> {
     /// The full bracketed path of `key` inside this hash.
     pub fn param(&self, key: &str) -> String {
         match &self.prefix {
@@ -394,7 +394,7 @@ impl<'d> Hash<'d> {
         }
     }
 
-    /// A boolean from a value taken with [`Hash::drain`].
+    /// A boolean from a value taken with [`Params::drain`].
     pub fn bool_from(&mut self, key: &str, value: FormValue) -> Option<bool> {
         if matches!(&value, FormValue::Text(text) if text.is_empty()) {
             let param = self.param(key);
@@ -482,10 +482,10 @@ impl<'d> Hash<'d> {
     }
 
     /// A nested hash from a value: `Invalid hash` for any other shape.
-    pub fn child(&mut self, key: &str, value: FormValue) -> Option<Hash<'_>> {
+    pub fn child(&mut self, key: &str, value: FormValue) -> Option<Params<'_>> {
         let param = self.param(key);
         match value {
-            FormValue::Hash(map) => Some(Hash {
+            FormValue::Hash(map) => Some(Params {
                 decoder: &mut *self.decoder,
                 prefix: Some(param),
                 map,
@@ -502,7 +502,7 @@ impl<'d> Hash<'d> {
     }
 
     /// A required nested hash.
-    pub fn required_hash(&mut self, key: &str) -> Option<Hash<'_>> {
+    pub fn required_hash(&mut self, key: &str) -> Option<Params<'_>> {
         match self.map.shift_remove(key) {
             None => {
                 let param = self.param(key);
@@ -514,14 +514,14 @@ impl<'d> Hash<'d> {
     }
 
     /// An optional nested hash (cannot be unset).
-    pub fn optional_hash(&mut self, key: &str) -> Option<Hash<'_>> {
+    pub fn optional_hash(&mut self, key: &str) -> Option<Params<'_>> {
         let value = self.map.shift_remove(key)?;
         self.child(key, value)
     }
 
     /// An optional nested hash that an empty value clears (`metadata=`): `Err(())`
     /// means "clear", `Ok(None)` absent.
-    pub fn clearable_hash(&mut self, key: &str) -> Result<Option<Hash<'_>>, Cleared> {
+    pub fn clearable_hash(&mut self, key: &str) -> Result<Option<Params<'_>>, Cleared> {
         match self.map.shift_remove(key) {
             None => Ok(None),
             Some(FormValue::Text(text)) if text.is_empty() => Err(Cleared),

@@ -13,7 +13,7 @@ use crate::domain::catalog::{
 use crate::domain::ids::AccountId;
 use crate::http::error::ApiError;
 use crate::http::extract::{FromParams, SecretKeyAuth, StripeForm};
-use crate::http::form::Hash;
+use crate::http::form::Params;
 use crate::store::SessionInsertOutcome;
 
 use super::read_expand;
@@ -31,7 +31,7 @@ pub struct CreateAccountSessionParams {
 }
 
 impl FromParams for CreateAccountSessionParams {
-    fn from_params(params: &mut Hash<'_>) -> Option<Self> {
+    fn from_params(params: &mut Params<'_>) -> Option<Self> {
         let account = params.required_string("account");
         let components = read_components(params);
         read_expand(params, &["components"])?;
@@ -44,7 +44,7 @@ impl FromParams for CreateAccountSessionParams {
 
 /// Reads `components[NAME][enabled]` and `components[NAME][features][FEATURE]`
 /// against the catalog, in request order.
-fn read_components(params: &mut Hash<'_>) -> Option<ComponentsRequest> {
+fn read_components(params: &mut Params<'_>) -> Option<ComponentsRequest> {
     let mut components = params.required_hash("components")?;
     let mut requested = Vec::new();
     for (name, value) in components.drain() {

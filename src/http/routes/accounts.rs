@@ -17,7 +17,7 @@ use crate::domain::ids::AccountId;
 use crate::domain::platform::Tenant;
 use crate::http::error::ApiError;
 use crate::http::extract::{FromParams, NoParams, SecretKeyAuth, StripeForm, StripeQuery};
-use crate::http::form::{Cleared, FormValue, Hash};
+use crate::http::form::{Cleared, FormValue, Params};
 use crate::store::{AccountUpdateOutcome, Cursor};
 
 use super::read_expand;
@@ -146,7 +146,7 @@ pub struct CreateAccountParams {
 }
 
 impl FromParams for CreateAccountParams {
-    fn from_params(params: &mut Hash<'_>) -> Option<Self> {
+    fn from_params(params: &mut Params<'_>) -> Option<Self> {
         let account_type = params.optional_enum("type", CREATABLE_TYPES);
         let properties = read_controller(params);
         let choice = match (account_type, properties) {
@@ -181,7 +181,7 @@ impl FromParams for CreateAccountParams {
 }
 
 /// `controller[...]`, if sent.
-fn read_controller(params: &mut Hash<'_>) -> Option<ControllerProperties> {
+fn read_controller(params: &mut Params<'_>) -> Option<ControllerProperties> {
     let mut controller = params.optional_hash("controller")?;
     let fees_payer = controller
         .optional_hash("fees")
@@ -203,7 +203,7 @@ fn read_controller(params: &mut Hash<'_>) -> Option<ControllerProperties> {
 }
 
 /// `country`: two letters, upper-cased.
-fn read_country(params: &mut Hash<'_>) -> Option<String> {
+fn read_country(params: &mut Params<'_>) -> Option<String> {
     let country = params.optional_string("country")?;
     if country.len() == 2 && country.bytes().all(|b| b.is_ascii_alphabetic()) {
         return Some(country.to_ascii_uppercase());
@@ -233,14 +233,14 @@ fn is_plausible_email(text: &str) -> bool {
 }
 
 /// `email` at creation.
-fn read_email(params: &mut Hash<'_>) -> Option<String> {
+fn read_email(params: &mut Params<'_>) -> Option<String> {
     match params.string_update("email") {
         FieldUpdate::Set(email) => check_email(params, email),
         FieldUpdate::Keep | FieldUpdate::Clear => None,
     }
 }
 
-fn check_email(params: &mut Hash<'_>, email: String) -> Option<String> {
+fn check_email(params: &mut Params<'_>, email: String) -> Option<String> {
     if is_plausible_email(&email) {
         Some(email)
     } else {
@@ -254,7 +254,7 @@ fn check_email(params: &mut Hash<'_>, email: String) -> Option<String> {
 
 /// `metadata[...]`: merged key by key; an empty value removes a key, and an
 /// empty `metadata` removes them all.
-fn read_metadata(params: &mut Hash<'_>) -> MetadataUpdate {
+fn read_metadata(params: &mut Params<'_>) -> MetadataUpdate {
     let mut metadata = match params.clearable_hash("metadata") {
         Err(Cleared) => return MetadataUpdate::Clear,
         Ok(None) => return MetadataUpdate::Keep,
@@ -275,7 +275,7 @@ fn read_metadata(params: &mut Hash<'_>) -> MetadataUpdate {
 }
 
 /// `business_profile[name]` and `business_profile[url]`.
-fn read_business_profile(params: &mut Hash<'_>) -> (FieldUpdate, FieldUpdate) {
+fn read_business_profile(params: &mut Params<'_>) -> (FieldUpdate, FieldUpdate) {
     let Some(mut profile) = params.optional_hash("business_profile") else {
         return (FieldUpdate::Keep, FieldUpdate::Keep);
     };
@@ -283,7 +283,7 @@ fn read_business_profile(params: &mut Hash<'_>) -> (FieldUpdate, FieldUpdate) {
 }
 
 /// `capabilities[NAME][requested]`: the names requested as `true`.
-fn read_capabilities(params: &mut Hash<'_>) -> Vec<String> {
+fn read_capabilities(params: &mut Params<'_>) -> Vec<String> {
     let Some(mut capabilities) = params.optional_hash("capabilities") else {
         return Vec::new();
     };
@@ -307,7 +307,7 @@ fn read_capabilities(params: &mut Hash<'_>) -> Vec<String> {
 pub struct UpdateAccountParams(AccountUpdate);
 
 impl FromParams for UpdateAccountParams {
-    fn from_params(params: &mut Hash<'_>) -> Option<Self> {
+    fn from_params(params: &mut Params<'_>) -> Option<Self> {
         let email = match params.string_update("email") {
             FieldUpdate::Set(email) => {
                 check_email(params, email).map_or(FieldUpdate::Keep, FieldUpdate::Set)
@@ -349,7 +349,7 @@ pub struct ListAccountsParams {
 }
 
 impl FromParams for ListAccountsParams {
-    fn from_params(params: &mut Hash<'_>) -> Option<Self> {
+    fn from_params(params: &mut Params<'_>) -> Option<Self> {
         let limit = params.optional_integer("limit", 1..=100).unwrap_or(10);
         let starting_after = params.optional_string("starting_after");
         let ending_before = params.optional_string("ending_before");
@@ -377,7 +377,7 @@ impl FromParams for ListAccountsParams {
 pub struct RetrieveAccountParams;
 
 impl FromParams for RetrieveAccountParams {
-    fn from_params(params: &mut Hash<'_>) -> Option<Self> {
+    fn from_params(params: &mut Params<'_>) -> Option<Self> {
         read_expand(params, EXPANDABLE)?;
         Some(Self)
     }
