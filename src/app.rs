@@ -11,8 +11,10 @@ use axum::serve::ListenerExt;
 use tokio::net::TcpListener;
 
 use crate::clock::Clock;
-use crate::config::{ApiConfig, DatabaseUrl};
+use crate::config::{ApiConfig, DatabaseUrl, MasterKeySource};
 use crate::domain::platform::NewPlatform;
+use crate::keyring::Keyring;
+use crate::maintenance::{self, PruneSettings};
 use crate::store::Store;
 use crate::store::sqlite::SqliteStore;
 
@@ -29,6 +31,33 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
     /// Request-time settings.
     pub config: Arc<ApiConfig>,
+    /// Server-held keys (fingerprints, sealed responses).
+    pub keyring: Arc<Keyring>,
+}
+
+/// Loads the master keys: given inline, from a file, or (for SQLite only) from
+/// a key file beside the database, created on first start.
+pub fn load_keyring(source: &MasterKeySource, database: &DatabaseUrl) -> anyhow::Result<Keyring> {
+    use secrecy::ExposeSecret;
+    match (source, database) {
+        (MasterKeySource::Inline(keys), _) => Keyring::parse(keys.expose_secret())
+            .context("while reading CONNECT_SESSIONS_MASTER_KEYS"),
+        (MasterKeySource::File(path), _) => Keyring::load_or_create(path)
+            .with_context(|| format!("while reading the master key file {}", path.display())),
+        (MasterKeySource::BesideDatabase, DatabaseUrl::Sqlite(path)) => {
+            let mut key_path = path.clone().into_os_string();
+            key_path.push(".key");
+            Keyring::load_or_create(std::path::Path::new(&key_path)).with_context(|| {
+                format!(
+                    "while reading the master key file {}",
+                    key_path.to_string_lossy()
+                )
+            })
+        }
+        (MasterKeySource::BesideDatabase, DatabaseUrl::Postgres(_)) => anyhow::bail!(
+            "with PostgreSQL, every server process needs the same master keys: set --master-keys (CONNECT_SESSIONS_MASTER_KEYS) or --master-key-file (CONNECT_SESSIONS_MASTER_KEY_FILE); `connect-sessions generate-master-key` makes one"
+        ),
+    }
 }
 
 /// Opens the store named by `database`, applying migrations.
@@ -64,6 +93,8 @@ pub struct App {
     listener: TcpListener,
     router: Router,
     local_addr: SocketAddr,
+    state: AppState,
+    pruning: Option<PruneSettings>,
 }
 
 impl App {
@@ -77,9 +108,18 @@ impl App {
             .context("while reading the bound address")?;
         Ok(Self {
             listener,
-            router: crate::http::router(state),
+            router: crate::http::router(state.clone()),
             local_addr,
+            state,
+            pruning: Some(PruneSettings::default()),
         })
+    }
+
+    /// Replaces the background pruning settings (`None`: no pruning task).
+    #[must_use]
+    pub fn with_pruning(mut self, pruning: Option<PruneSettings>) -> Self {
+        self.pruning = pruning;
+        self
     }
 
     /// The port actually bound.
@@ -97,14 +137,26 @@ impl App {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
+        // Background pruning runs alongside the server and stops with it.
+        let pruner = self.pruning.map(|settings| {
+            tokio::spawn(maintenance::run_pruner(
+                self.state.store.clone(),
+                self.state.clock.clone(),
+                settings,
+            ))
+        });
         let listener = self.listener.tap_io(|stream| {
             // Responses are small and written whole: don't let Nagle delay them.
             let _ = stream.set_nodelay(true);
         });
-        axum::serve(listener, self.router)
+        let served = axum::serve(listener, self.router)
             .with_graceful_shutdown(shutdown)
             .await
-            .context("while serving")
+            .context("while serving");
+        if let Some(pruner) = pruner {
+            pruner.abort();
+        }
+        served
     }
 
     /// Serves until SIGINT or SIGTERM.

@@ -2,18 +2,24 @@
 //! Every option can also be set through the environment variable named in its help.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
+use secrecy::SecretString;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::app::{self, App, AppState};
 use crate::clock::{Clock, SystemClock};
-use crate::config::{ApiConfig, DatabaseUrl, ServeSettings, parse_positive_duration};
+use crate::config::{
+    ApiConfig, DatabaseUrl, MasterKeySource, ServeSettings, parse_positive_duration,
+};
 use crate::domain::platform::NewPlatform;
+use crate::keyring::MasterKey;
+use crate::maintenance::PruneSettings;
 use crate::telemetry::{self, LogFormat};
 
 /// A self-hostable, Stripe-compatible Account Sessions server.
@@ -44,6 +50,8 @@ enum Command {
         #[command(subcommand)]
         command: PlatformsCommand,
     },
+    /// Print a new random master key (for --master-keys or a key file).
+    GenerateMasterKey,
     /// Exit 0 if the server at --listen answers GET /healthz with 200.
     Healthcheck {
         /// Address of the server to check.
@@ -81,6 +89,25 @@ struct ServeArgs {
     /// How long an account session lives (e.g. 30m, 1h, 90s).
     #[arg(long, env = "CONNECT_SESSIONS_SESSION_TTL", default_value = "30m", value_parser = parse_positive_duration)]
     session_ttl: Duration,
+    /// Master keys, comma-separated, current first (see docs/OPERATIONS.md). Default: a key
+    /// file beside the SQLite database (`<database>.key`), created on first start.
+    #[arg(
+        long,
+        env = "CONNECT_SESSIONS_MASTER_KEYS",
+        conflicts_with = "master_key_file",
+        hide_env_values = true
+    )]
+    master_keys: Option<String>,
+    /// A file of master keys, one per line, current first; created with one new key if missing.
+    #[arg(long, env = "CONNECT_SESSIONS_MASTER_KEY_FILE")]
+    master_key_file: Option<PathBuf>,
+    /// How often expired sessions are pruned.
+    #[arg(long, env = "CONNECT_SESSIONS_PRUNE_INTERVAL", default_value = "1m", value_parser = parse_positive_duration)]
+    prune_interval: Duration,
+    /// How long expired sessions are kept before pruning (claims meanwhile get
+    /// `account_session_expired`).
+    #[arg(long, env = "CONNECT_SESSIONS_PRUNE_GRACE", default_value = "1h", value_parser = humantime::parse_duration)]
+    prune_grace: Duration,
 }
 
 #[derive(Debug, Subcommand)]
@@ -121,12 +148,23 @@ pub fn run(cli: Cli) -> ExitCode {
 async fn execute(command: Command) -> anyhow::Result<ExitCode> {
     match command {
         Command::Serve(args) => {
+            let master_keys = match (args.master_keys, args.master_key_file) {
+                (Some(keys), _) => MasterKeySource::Inline(SecretString::from(keys)),
+                (None, Some(path)) => MasterKeySource::File(path),
+                (None, None) => MasterKeySource::BesideDatabase,
+            };
             let settings = ServeSettings {
                 listen: args.listen,
                 database: args.database.database,
                 api: ApiConfig {
                     session_ttl: args.session_ttl,
                     ..ApiConfig::default()
+                },
+                master_keys,
+                pruning: PruneSettings {
+                    interval: args.prune_interval,
+                    grace: args.prune_grace,
+                    ..PruneSettings::default()
                 },
             };
             serve(settings).await?;
@@ -138,12 +176,14 @@ async fn execute(command: Command) -> anyhow::Result<ExitCode> {
         Command::Platforms {
             command: PlatformsCommand::Create { name, database },
         } => create_platform(name, &database.database).await?,
+        Command::GenerateMasterKey => println!("{}", MasterKey::generate().encode()),
         Command::Healthcheck { listen } => return healthcheck(listen).await,
     }
     Ok(ExitCode::SUCCESS)
 }
 
 async fn serve(settings: ServeSettings) -> anyhow::Result<()> {
+    let keyring = app::load_keyring(&settings.master_keys, &settings.database)?;
     let store = app::open_store(&settings.database).await?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     if let Some(platform) = app::ensure_default_platform(store.as_ref(), clock.as_ref()).await? {
@@ -153,8 +193,11 @@ async fn serve(settings: ServeSettings) -> anyhow::Result<()> {
         store,
         clock,
         config: Arc::new(settings.api),
+        keyring: Arc::new(keyring),
     };
-    let app = App::build(settings.listen, state).await?;
+    let app = App::build(settings.listen, state)
+        .await?
+        .with_pruning(Some(settings.pruning));
     tracing::info!(address = %app.local_addr(), "listening");
     app.run_until_stopped().await
 }

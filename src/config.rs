@@ -49,6 +49,27 @@ impl FromStr for DatabaseUrl {
     }
 }
 
+/// Where the server-held master keys come from.
+#[derive(Clone)]
+pub enum MasterKeySource {
+    /// Keys given directly (comma-separated, current first).
+    Inline(SecretString),
+    /// A file of keys, one per line, current first; created with one new key if missing.
+    File(PathBuf),
+    /// `<database file>.key` beside an SQLite database, created if missing.
+    BesideDatabase,
+}
+
+impl fmt::Debug for MasterKeySource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Inline(_) => f.write_str("Inline([REDACTED])"),
+            Self::File(path) => f.debug_tuple("File").field(path).finish(),
+            Self::BesideDatabase => f.write_str("BesideDatabase"),
+        }
+    }
+}
+
 /// Parses a human duration (`30m`, `1h 30m`, `90s`) of at least one second.
 pub fn parse_positive_duration(text: &str) -> Result<Duration, String> {
     let duration = humantime::parse_duration(text).map_err(|e| format!("{text:?}: {e}"))?;
@@ -91,6 +112,10 @@ pub struct ServeSettings {
     pub database: DatabaseUrl,
     /// Request-time settings.
     pub api: ApiConfig,
+    /// The master keys.
+    pub master_keys: MasterKeySource,
+    /// Background pruning.
+    pub pruning: crate::maintenance::PruneSettings,
 }
 
 #[cfg(test)]

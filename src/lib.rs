@@ -11,5 +11,7 @@ pub mod clock;
 pub mod config;
 pub mod domain;
 pub mod http;
+pub mod keyring;
+pub mod maintenance;
 pub mod store;
 pub mod telemetry;

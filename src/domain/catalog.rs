@@ -559,15 +559,16 @@ fn resolve_component(
     }
 }
 
+/// Builders for tests elsewhere in the crate.
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::domain::account::{AccountType, Controller};
+pub(crate) mod test_support {
+    use super::{ComponentRequest, ComponentsRequest, Feature, lookup};
 
     /// `(component, enabled, explicit features)`.
-    type Entry<'a> = (&'a str, bool, &'a [(Feature, bool)]);
+    pub(crate) type Entry<'a> = (&'a str, bool, &'a [(Feature, bool)]);
 
-    fn request(entries: &[Entry<'_>]) -> ComponentsRequest {
+    /// A request configuring `entries`, in order.
+    pub(crate) fn request(entries: &[Entry<'_>]) -> ComponentsRequest {
         ComponentsRequest(
             entries
                 .iter()
@@ -579,6 +580,14 @@ mod tests {
                 .collect(),
         )
     }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::account::{AccountType, Controller};
+
+    use super::test_support::request;
 
     fn feature_of(resolved: &ResolvedComponents, component: &str, feature: Feature) -> bool {
         resolved.get(component).unwrap().feature(feature).unwrap()

@@ -3,6 +3,8 @@
 pub mod account;
 pub mod account_session;
 pub mod catalog;
+pub mod embedded_session;
+pub mod external_account;
 pub mod ids;
 pub mod keys;
 pub mod mode;

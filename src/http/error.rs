@@ -37,9 +37,54 @@ pub enum ApiError {
         /// The key as Stripe masks it.
         masked: String,
     },
+    /// An expired embedded session key.
+    #[error("expired API key")]
+    ExpiredApiKey {
+        /// The key as Stripe masks it.
+        masked: String,
+    },
     /// A known key used where only secret keys are accepted.
     #[error("publishable key used on a secret-key endpoint")]
     SecretKeyRequired,
+    /// A secret key used on a browser endpoint that takes publishable keys.
+    #[error("secret key used on a publishable-key endpoint")]
+    PublishableKeyRequired,
+    /// A platform key used on the client-side API, which takes embedded session keys.
+    #[error("platform key used on the client-side API")]
+    EmbeddedKeyRequired {
+        /// The key as Stripe masks it.
+        masked: String,
+    },
+    /// A key that may not call this endpoint, in Stripe's permission style.
+    #[error("permission denied on account {account}")]
+    PermissionDenied {
+        /// The key as Stripe masks it.
+        masked_key: String,
+        /// The account the key is scoped to.
+        account: String,
+        /// What would allow the request.
+        remedy: String,
+    },
+    /// A client secret that was claimed, has expired or was revoked.
+    #[error("client secret refused: {0:?}")]
+    ClaimRefused(ClaimRefusal),
+    /// A client secret that is malformed, unknown, or another platform's or mode's.
+    #[error("unknown client secret")]
+    UnknownClientSecret,
+    /// An object named in the path does not exist for this key (404, as Stripe answers).
+    #[error("no such {object}: {id}")]
+    NoSuchObject {
+        /// `external account`, …
+        object: &'static str,
+        /// The id as sent.
+        id: String,
+    },
+    /// A test helper called with a live-mode key.
+    #[error("test helper called in live mode")]
+    TestModeOnly,
+    /// The account already has this bank account.
+    #[error("bank account exists")]
+    BankAccountExists,
     /// A required parameter is absent.
     #[error("missing parameter {param}")]
     ParameterMissing {
@@ -159,6 +204,26 @@ pub enum ApiError {
     },
 }
 
+/// Why a claim of a client secret was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClaimRefusal {
+    /// Claimed before: secrets are single-use.
+    AlreadyClaimed,
+    /// Past the session's `expires_at`.
+    Expired,
+    /// Revoked by the platform.
+    Revoked,
+}
+
+/// Codes this server defines beyond Stripe's; their errors carry no `doc_url`,
+/// since Stripe's documentation has no page for them.
+const OWN_CODES: &[&str] = &[
+    "account_session_already_claimed",
+    "account_session_expired",
+    "account_session_revoked",
+    "publishable_key_required",
+];
+
 impl From<StoreError> for ApiError {
     fn from(error: StoreError) -> Self {
         // Every store operation is atomic: a failed one changed nothing.
@@ -212,12 +277,93 @@ impl ApiError {
                 format!("Invalid API Key provided: {masked}"),
                 None,
             ),
+            Self::ExpiredApiKey { masked } => (
+                S::UNAUTHORIZED,
+                invalid,
+                Some("api_key_expired"),
+                format!("Expired API Key provided: {masked}"),
+                None,
+            ),
             Self::SecretKeyRequired => (
                 S::UNAUTHORIZED,
                 invalid,
                 Some("secret_key_required"),
                 PUBLISHABLE_KEY_MESSAGE.to_owned(),
                 None,
+            ),
+            Self::PublishableKeyRequired => (
+                S::UNAUTHORIZED,
+                invalid,
+                Some("publishable_key_required"),
+                "This API call must be made with a publishable API key (pk_test_… or pk_live_…): it runs in the browser, where a secret key must never be.".to_owned(),
+                None,
+            ),
+            Self::EmbeddedKeyRequired { masked } => (
+                S::FORBIDDEN,
+                invalid,
+                None,
+                format!(
+                    "The provided key '{masked}' cannot call the client-side API. It takes embedded session keys (em_test_… or em_live_…), which a browser gets by claiming an account session's client secret at POST /v1/account_sessions/claim."
+                ),
+                None,
+            ),
+            Self::PermissionDenied {
+                masked_key,
+                account,
+                remedy,
+            } => (
+                S::FORBIDDEN,
+                invalid,
+                None,
+                format!(
+                    "The provided key '{masked_key}' does not have the required permissions for this endpoint on account '{account}'. {remedy}"
+                ),
+                None,
+            ),
+            Self::ClaimRefused(refusal) => {
+                let (code, message) = match refusal {
+                    ClaimRefusal::AlreadyClaimed => (
+                        "account_session_already_claimed",
+                        "This account session's client secret has already been claimed. Client secrets are single-use: create a new account session for every page load.",
+                    ),
+                    ClaimRefusal::Expired => (
+                        "account_session_expired",
+                        "This account session has expired. Create a new account session and claim its client secret.",
+                    ),
+                    ClaimRefusal::Revoked => (
+                        "account_session_revoked",
+                        "This account session has been revoked by the platform. Create a new account session and claim its client secret.",
+                    ),
+                };
+                (S::BAD_REQUEST, invalid, Some(code), message.to_owned(), Some("client_secret".to_owned()))
+            }
+            Self::UnknownClientSecret => (
+                S::BAD_REQUEST,
+                invalid,
+                Some("resource_missing"),
+                "No such account session: no session matches this client secret.".to_owned(),
+                Some("client_secret".to_owned()),
+            ),
+            Self::NoSuchObject { object, id } => (
+                S::NOT_FOUND,
+                invalid,
+                Some("resource_missing"),
+                format!("No such {object}: '{id}'"),
+                Some("id".to_owned()),
+            ),
+            Self::TestModeOnly => (
+                S::BAD_REQUEST,
+                invalid,
+                None,
+                "Test helpers can only be used in test mode: use a test-mode secret key (sk_test_…).".to_owned(),
+                None,
+            ),
+            Self::BankAccountExists => (
+                S::BAD_REQUEST,
+                invalid,
+                Some("bank_account_exists"),
+                "A bank account with that routing number and account number already exists for this account.".to_owned(),
+                Some("account_number".to_owned()),
             ),
             Self::ParameterMissing { param } => (
                 S::BAD_REQUEST,
@@ -412,12 +558,15 @@ impl IntoResponse for ApiError {
         let body = Envelope {
             error: ErrorObject {
                 code: parts.code,
-                doc_url: parts.code.map(|code| {
-                    format!(
-                        "https://stripe.com/docs/error-codes/{}",
-                        code.replace('_', "-")
-                    )
-                }),
+                doc_url: parts
+                    .code
+                    .filter(|code| !OWN_CODES.contains(code))
+                    .map(|code| {
+                        format!(
+                            "https://stripe.com/docs/error-codes/{}",
+                            code.replace('_', "-")
+                        )
+                    }),
                 message: &parts.message,
                 param: parts.param.as_deref(),
                 kind: parts.kind,

@@ -13,8 +13,9 @@ use base64::Engine;
 use super::error::ApiError;
 use super::form::{self, Decoder, Params};
 use crate::app::AppState;
+use crate::domain::embedded_session::{Capability, EmbeddedSession, KeyState};
 use crate::domain::keys::{KeyKind, PresentedKey};
-use crate::domain::platform::Tenant;
+use crate::domain::platform::{KeyGrant, Tenant};
 
 /// The key in a request's `Authorization` header: HTTP Basic with the key as the
 /// user name (any password), or Bearer. `None` when there is none to read.
@@ -39,6 +40,62 @@ pub fn presented_key(headers: &HeaderMap) -> Option<PresentedKey> {
     (!key.is_empty()).then(|| PresentedKey::new(&key))
 }
 
+/// What a presented key turned out to be.
+#[derive(Debug, Clone)]
+enum Identity {
+    /// One of a platform's secret or publishable keys.
+    Platform(KeyGrant),
+    /// A working (claimed, unexpired, not ended) embedded session key.
+    Embedded(EmbeddedSession),
+}
+
+/// Resolves a key: unknown keys, keys of prefixes we never issue, and ended
+/// embedded sessions are invalid; expired embedded sessions are expired.
+async fn identify(state: &AppState, key: &PresentedKey) -> Result<Identity, ApiError> {
+    let invalid = || ApiError::InvalidApiKey {
+        masked: key.masked(),
+    };
+    match key.classify() {
+        Some((KeyKind::Secret | KeyKind::Publishable, _)) => {
+            let grant = state
+                .store
+                .find_key(key.hash())
+                .await?
+                .ok_or_else(invalid)?;
+            Ok(Identity::Platform(grant))
+        }
+        Some((KeyKind::Embedded, _)) => {
+            let session = state
+                .store
+                .find_embedded_session(key.hash())
+                .await?
+                .ok_or_else(invalid)?;
+            match session.state(state.clock.now()) {
+                KeyState::Active => Ok(Identity::Embedded(session)),
+                KeyState::Expired => Err(ApiError::ExpiredApiKey {
+                    masked: key.masked(),
+                }),
+                KeyState::Ended => Err(invalid()),
+            }
+        }
+        Some((KeyKind::Restricted, _)) | None => Err(invalid()),
+    }
+}
+
+/// The key a request presented, or Stripe's "no key" error.
+fn required_key(parts: &Parts) -> Result<PresentedKey, ApiError> {
+    presented_key(&parts.headers).ok_or(ApiError::MissingApiKey)
+}
+
+/// The 403 an embedded session key gets on any platform endpoint.
+fn platform_endpoint_denied(key: &PresentedKey, session: &EmbeddedSession) -> ApiError {
+    ApiError::PermissionDenied {
+        masked_key: key.masked(),
+        account: session.account.to_string(),
+        remedy: "Embedded session keys can only call the client-side API (/v1/embedded_session, /v1/account and /v1/account/external_accounts); call this endpoint from your server with a secret key.".to_owned(),
+    }
+}
+
 /// A request made with one of a platform's secret keys.
 #[derive(Debug, Clone)]
 pub struct SecretKeyAuth {
@@ -55,30 +112,95 @@ impl FromRequestParts<AppState> for SecretKeyAuth {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let key = presented_key(&parts.headers).ok_or(ApiError::MissingApiKey)?;
-        let invalid = || ApiError::InvalidApiKey {
-            masked: key.masked(),
-        };
-        // Keys without a prefix we issue cannot exist; skip the lookup.
-        match key.classify() {
-            Some((KeyKind::Secret | KeyKind::Publishable, _)) => {}
-            _ => return Err(invalid()),
-        }
-        let grant = state
-            .store
-            .find_key(key.hash())
-            .await?
-            .ok_or_else(invalid)?;
-        match grant.kind {
-            KeyKind::Secret => Ok(Self {
+        let key = required_key(parts)?;
+        match identify(state, &key).await? {
+            Identity::Platform(grant) if grant.kind == KeyKind::Secret => Ok(Self {
                 tenant: Tenant {
                     platform: grant.platform,
                     mode: grant.mode,
                 },
                 key,
             }),
-            KeyKind::Publishable => Err(ApiError::SecretKeyRequired),
-            KeyKind::Restricted | KeyKind::Embedded => Err(invalid()),
+            Identity::Platform(_) => Err(ApiError::SecretKeyRequired),
+            Identity::Embedded(session) => Err(platform_endpoint_denied(&key, &session)),
+        }
+    }
+}
+
+/// A request made with one of a platform's publishable keys (the browser's
+/// claim of a client secret).
+#[derive(Debug, Clone)]
+pub struct PublishableKeyAuth {
+    /// The platform and mode the key belongs to.
+    pub tenant: Tenant,
+}
+
+impl FromRequestParts<AppState> for PublishableKeyAuth {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let key = required_key(parts)?;
+        match identify(state, &key).await? {
+            Identity::Platform(grant) if grant.kind == KeyKind::Publishable => Ok(Self {
+                tenant: Tenant {
+                    platform: grant.platform,
+                    mode: grant.mode,
+                },
+            }),
+            Identity::Platform(_) => Err(ApiError::PublishableKeyRequired),
+            Identity::Embedded(session) => Err(platform_endpoint_denied(&key, &session)),
+        }
+    }
+}
+
+/// A request made with a working embedded session key (the client-side API).
+#[derive(Debug, Clone)]
+pub struct EmbeddedAuth {
+    /// The embedded session, active at the time of the request.
+    pub session: EmbeddedSession,
+    /// The key as presented, for messages that mask it.
+    pub key: PresentedKey,
+}
+
+impl EmbeddedAuth {
+    /// The platform and mode of the session, for store calls.
+    pub fn tenant(&self) -> Tenant {
+        Tenant {
+            platform: self.session.platform.clone(),
+            mode: self.session.mode,
+        }
+    }
+
+    /// Refuses the request, in Stripe's permission style, unless the session's
+    /// components grant `capability`.
+    pub fn require(&self, capability: Capability) -> Result<(), ApiError> {
+        if self.session.grants(capability) {
+            return Ok(());
+        }
+        Err(ApiError::PermissionDenied {
+            masked_key: self.key.masked(),
+            account: self.session.account.to_string(),
+            remedy: capability.remedy(),
+        })
+    }
+}
+
+impl FromRequestParts<AppState> for EmbeddedAuth {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let key = required_key(parts)?;
+        match identify(state, &key).await? {
+            Identity::Embedded(session) => Ok(Self { session, key }),
+            Identity::Platform(_) => Err(ApiError::EmbeddedKeyRequired {
+                masked: key.masked(),
+            }),
         }
     }
 }

@@ -36,11 +36,14 @@ pub fn router(state: AppState) -> Router {
         .merge(routes::health::router())
         .merge(routes::accounts::router())
         .merge(routes::account_sessions::router())
+        .merge(routes::embedded::router())
         .fallback(unrecognized_url)
         .method_not_allowed_fallback(unrecognized_url)
         // Layers run outside-in: the trace span wraps the header middleware, so
         // the internal errors it logs land inside the request's span.
         .layer(middleware::from_fn_with_state(state.clone(), stripe_headers))
+        // Outside the header middleware: a preflight is answered before routing.
+        .layer(middleware::from_fn(cors))
         .layer(
             TraceLayer::new_for_http().make_span_with(|request: &Request| {
                 // Only method and path: headers carry keys, query strings may carry data.
@@ -98,6 +101,43 @@ async fn stripe_headers(
     }
     if let Some(account) = stripe_account {
         out.insert(HeaderName::from_static("stripe-account"), account);
+    }
+    response
+}
+
+/// Methods browsers may use, as Stripe lists them.
+const CORS_ALLOW_METHODS: &str = "GET, HEAD, PUT, PATCH, POST, DELETE";
+/// Request headers browsers may send: what Connect-style clients need.
+const CORS_ALLOW_HEADERS: &str =
+    "Authorization, Content-Type, Stripe-Version, Idempotency-Key, Stripe-Account";
+/// Response headers scripts may read, as Stripe lists them.
+const CORS_EXPOSE_HEADERS: &str = "Request-Id, Stripe-Manage-Version, Stripe-Should-Retry, X-Stripe-External-Auth-Required, X-Stripe-Privileged-Session-Required";
+
+/// Stripe's CORS headers on every response, and preflights answered directly,
+/// so the claim and the client-side API work from any origin. Keys travel in
+/// the `Authorization` header, never in cookies, so any origin may call.
+async fn cors(request: Request, next: Next) -> Response {
+    let preflight = request.method() == Method::OPTIONS
+        && request
+            .headers()
+            .contains_key(axum::http::header::ACCESS_CONTROL_REQUEST_METHOD);
+    let mut response = if preflight {
+        axum::http::StatusCode::OK.into_response()
+    } else {
+        next.run(request).await
+    };
+    let headers = response.headers_mut();
+    let mut set = |name: axum::http::HeaderName, value: &'static str| {
+        headers.insert(name, HeaderValue::from_static(value));
+    };
+    use axum::http::header;
+    set(header::ACCESS_CONTROL_ALLOW_ORIGIN, "*");
+    set(header::ACCESS_CONTROL_ALLOW_CREDENTIALS, "true");
+    set(header::ACCESS_CONTROL_ALLOW_METHODS, CORS_ALLOW_METHODS);
+    set(header::ACCESS_CONTROL_EXPOSE_HEADERS, CORS_EXPOSE_HEADERS);
+    set(header::ACCESS_CONTROL_MAX_AGE, "300");
+    if preflight {
+        set(header::ACCESS_CONTROL_ALLOW_HEADERS, CORS_ALLOW_HEADERS);
     }
     response
 }

@@ -12,7 +12,10 @@ use async_trait::async_trait;
 use crate::clock::Timestamp;
 use crate::domain::account::{Account, AccountUpdate, MetadataError};
 use crate::domain::account_session::NewAccountSession;
-use crate::domain::ids::{AccountId, PlatformId};
+use crate::domain::catalog::ResolvedComponents;
+use crate::domain::embedded_session::{EmbeddedSession, NewEmbeddedSession};
+use crate::domain::external_account::BankAccount;
+use crate::domain::ids::{AccountId, EmbeddedSessionId, ExternalAccountId, PlatformId};
 use crate::domain::keys::SecretHash;
 use crate::domain::platform::{KeyGrant, NewPlatform, Tenant};
 
@@ -32,15 +35,15 @@ pub enum StoreError {
     Corrupt(String),
 }
 
-/// Where a page of a list starts.
+/// Where a page of a list starts, by the id of an object of the list.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Cursor {
+pub enum Cursor<Id> {
     /// The newest objects.
     Start,
     /// Objects older than this one.
-    StartingAfter(AccountId),
+    StartingAfter(Id),
     /// Objects newer than this one.
-    EndingBefore(AccountId),
+    EndingBefore(Id),
 }
 
 /// One page of a list, newest first.
@@ -72,7 +75,51 @@ pub enum SessionInsertOutcome {
     AccountMissing,
 }
 
-/// Durable state: platforms, keys, accounts and account sessions.
+/// An account session as its platform sees it after creation: never its secret.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccountSessionRecord {
+    /// The connected account.
+    pub account: AccountId,
+    /// As resolved at creation.
+    pub components: ResolvedComponents,
+    /// Creation time.
+    pub created: Timestamp,
+    /// Expiry (moved to now by the test helper).
+    pub expires_at: Timestamp,
+    /// When its secret was claimed, if it was.
+    pub claimed_at: Option<Timestamp>,
+    /// When the platform revoked it, if it did.
+    pub revoked_at: Option<Timestamp>,
+}
+
+/// The result of claiming a client secret.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ClaimOutcome {
+    /// This claim won: the embedded session now exists.
+    Claimed(EmbeddedSession),
+    /// No session with this secret for this platform and mode.
+    NotFound,
+    /// Claimed before.
+    AlreadyClaimed,
+    /// Past its expiry.
+    Expired,
+    /// Revoked by the platform.
+    Revoked,
+}
+
+/// The result of attaching a bank account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BankAccountInsertOutcome {
+    /// Stored.
+    Created,
+    /// The account already has a bank account with this fingerprint.
+    Duplicate,
+    /// The connected account no longer exists.
+    AccountMissing,
+}
+
+/// Durable state: platforms, keys, accounts, account sessions, embedded
+/// sessions and bank accounts.
 #[async_trait]
 pub trait Store: Send + Sync + fmt::Debug {
     /// Stores a platform and the hashes of its keys.
@@ -114,7 +161,8 @@ pub trait Store: Send + Sync + fmt::Debug {
         update: &AccountUpdate,
     ) -> Result<AccountUpdateOutcome, StoreError>;
 
-    /// Deletes one of the tenant's accounts; `false` if there was none.
+    /// Deletes one of the tenant's accounts and revokes its account sessions
+    /// (their embedded session keys stop working); `false` if there was none.
     async fn delete_account(
         &self,
         tenant: &Tenant,
@@ -127,7 +175,7 @@ pub trait Store: Send + Sync + fmt::Debug {
     async fn list_accounts(
         &self,
         tenant: &Tenant,
-        cursor: &Cursor,
+        cursor: &Cursor<AccountId>,
         limit: u32,
     ) -> Result<Option<Page<Account>>, StoreError>;
 
@@ -137,4 +185,80 @@ pub trait Store: Send + Sync + fmt::Debug {
         tenant: &Tenant,
         session: &NewAccountSession,
     ) -> Result<SessionInsertOutcome, StoreError>;
+
+    /// Claims a client secret, atomically: of any number of concurrent claims of
+    /// one secret, across processes, exactly one gets `Claimed`. The claim's
+    /// `created` time is "now" for the expiry check.
+    async fn claim_account_session(
+        &self,
+        tenant: &Tenant,
+        secret: SecretHash,
+        claim: &NewEmbeddedSession,
+    ) -> Result<ClaimOutcome, StoreError>;
+
+    /// The embedded session whose key has this hash, in any state.
+    async fn find_embedded_session(
+        &self,
+        key: SecretHash,
+    ) -> Result<Option<EmbeddedSession>, StoreError>;
+
+    /// Ends an embedded session (logout); `false` if it had already ended.
+    async fn log_out_embedded_session(
+        &self,
+        id: &EmbeddedSessionId,
+        at: Timestamp,
+    ) -> Result<bool, StoreError>;
+
+    /// Revokes one of the tenant's account sessions: it can no longer be claimed,
+    /// and its embedded session key, if any, stops working. Revoking twice is
+    /// harmless. `None` if there is no such session.
+    async fn revoke_account_session(
+        &self,
+        tenant: &Tenant,
+        secret: SecretHash,
+        at: Timestamp,
+    ) -> Result<Option<AccountSessionRecord>, StoreError>;
+
+    /// Moves one of the tenant's account sessions' expiry to `at` (if later),
+    /// for the test helper. `None` if there is no such session.
+    async fn expire_account_session(
+        &self,
+        tenant: &Tenant,
+        secret: SecretHash,
+        at: Timestamp,
+    ) -> Result<Option<AccountSessionRecord>, StoreError>;
+
+    /// Deletes up to `batch` account sessions (and their embedded sessions) that
+    /// expired before `expired_before`; returns how many it deleted.
+    async fn prune_expired_sessions(
+        &self,
+        expired_before: Timestamp,
+        batch: u32,
+    ) -> Result<u64, StoreError>;
+
+    /// Attaches a bank account to one of the tenant's accounts.
+    async fn insert_bank_account(
+        &self,
+        tenant: &Tenant,
+        bank_account: &BankAccount,
+    ) -> Result<BankAccountInsertOutcome, StoreError>;
+
+    /// A page of an account's bank accounts, newest first; `None` if the account
+    /// or the cursor's bank account is not the tenant's.
+    async fn list_bank_accounts(
+        &self,
+        tenant: &Tenant,
+        account: &AccountId,
+        cursor: &Cursor<ExternalAccountId>,
+        limit: u32,
+    ) -> Result<Option<Page<BankAccount>>, StoreError>;
+
+    /// Removes a bank account from one of the tenant's accounts; `false` if
+    /// there was none.
+    async fn delete_bank_account(
+        &self,
+        tenant: &Tenant,
+        account: &AccountId,
+        id: &ExternalAccountId,
+    ) -> Result<bool, StoreError>;
 }

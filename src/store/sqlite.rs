@@ -28,12 +28,18 @@ use crate::domain::account::{
     LossesPayer, Metadata, RequirementCollection,
 };
 use crate::domain::account_session::NewAccountSession;
-use crate::domain::ids::{AccountId, PlatformId};
+use crate::domain::catalog::ResolvedComponents;
+use crate::domain::embedded_session::{EmbeddedSession, NewEmbeddedSession};
+use crate::domain::external_account::BankAccount;
+use crate::domain::ids::{AccountId, EmbeddedSessionId, ExternalAccountId, PlatformId};
 use crate::domain::keys::{KeyKind, SecretHash};
 use crate::domain::mode::Mode;
 use crate::domain::platform::{KeyGrant, NewPlatform, Tenant};
 
-use super::{AccountUpdateOutcome, Cursor, Page, SessionInsertOutcome, Store, StoreError};
+use super::{
+    AccountSessionRecord, AccountUpdateOutcome, BankAccountInsertOutcome, ClaimOutcome, Cursor,
+    Page, SessionInsertOutcome, Store, StoreError,
+};
 
 /// Most writes one transaction takes; bounds the latency a batch adds.
 const MAX_BATCH: usize = 512;
@@ -44,9 +50,12 @@ const BUSY_TIMEOUT_MS: u32 = 5_000;
 
 /// The migrations, embedded in the binary and applied in order.
 fn migrations() -> Migrations<'static> {
-    Migrations::new(vec![M::up(include_str!(
-        "../../migrations/sqlite/0001_initial.sql"
-    ))])
+    Migrations::new(vec![
+        M::up(include_str!("../../migrations/sqlite/0001_initial.sql")),
+        M::up(include_str!(
+            "../../migrations/sqlite/0002_browser_side.sql"
+        )),
+    ])
 }
 
 /// The SQLite store.
@@ -587,6 +596,14 @@ impl Store for SqliteStore {
                     tenant.mode.is_live(),
                     at.as_secs()
                 ])?;
+            if changed == 1 {
+                // A deleted account's sessions must stop working with it.
+                conn.prepare_cached(
+                    "update account_sessions set revoked_at = ?2
+                     where account_id = ?1 and revoked_at is null",
+                )?
+                .execute(params![id.as_str(), at.as_secs()])?;
+            }
             Ok(changed == 1)
         })
         .await
@@ -595,7 +612,7 @@ impl Store for SqliteStore {
     async fn list_accounts(
         &self,
         tenant: &Tenant,
-        cursor: &Cursor,
+        cursor: &Cursor<AccountId>,
         limit: u32,
     ) -> Result<Option<Page<Account>>, StoreError> {
         let tenant = tenant.clone();
@@ -687,4 +704,364 @@ impl Store for SqliteStore {
         })
         .await
     }
+    async fn claim_account_session(
+        &self,
+        tenant: &Tenant,
+        secret: SecretHash,
+        claim: &NewEmbeddedSession,
+    ) -> Result<ClaimOutcome, StoreError> {
+        let tenant = tenant.clone();
+        let id = claim.id.clone();
+        let key_hash = claim.key.hash();
+        let now = claim.created;
+        self.write(move |conn| {
+            // The conditional update is the single-use guarantee: inside the
+            // writer's `begin immediate`, only one claim can see `claimed_at` null.
+            let won = conn
+                .prepare_cached(
+                    "update account_sessions set claimed_at = ?4
+                     where secret_hash = ?1 and platform_id = ?2 and livemode = ?3
+                       and claimed_at is null and revoked_at is null and expires_at > ?4
+                     returning account_id, components, expires_at",
+                )?
+                .query_row(
+                    params![
+                        secret.as_bytes().as_slice(),
+                        tenant.platform.as_str(),
+                        tenant.mode.is_live(),
+                        now.as_secs()
+                    ],
+                    |row| {
+                        Ok((
+                            row.get::<_, String>(0)?,
+                            row.get::<_, String>(1)?,
+                            row.get::<_, i64>(2)?,
+                        ))
+                    },
+                )
+                .optional()?;
+            let Some((account, components, expires_at)) = won else {
+                return claim_refusal(conn, &tenant, secret);
+            };
+            conn.prepare_cached(
+                "insert into embedded_sessions (id, key_hash, account_session_hash, created)
+                 values (?1, ?2, ?3, ?4)",
+            )?
+            .execute(params![
+                id.as_str(),
+                key_hash.as_bytes().as_slice(),
+                secret.as_bytes().as_slice(),
+                now.as_secs()
+            ])?;
+            Ok(ClaimOutcome::Claimed(EmbeddedSession {
+                id,
+                platform: tenant.platform,
+                mode: tenant.mode,
+                account: parse_account_id(&account)?,
+                components: parse_components(&components)?,
+                expires_at: Timestamp::from_secs(expires_at),
+                logged_out_at: None,
+                revoked_at: None,
+            }))
+        })
+        .await
+    }
+
+    async fn find_embedded_session(
+        &self,
+        key: SecretHash,
+    ) -> Result<Option<EmbeddedSession>, StoreError> {
+        self.read(move |conn| {
+            let mut statement = conn.prepare_cached(
+                "select e.id, s.platform_id, s.livemode, s.account_id, s.components, s.expires_at,
+                        e.logged_out_at, s.revoked_at
+                 from embedded_sessions e
+                 join account_sessions s on s.secret_hash = e.account_session_hash
+                 where e.key_hash = ?1",
+            )?;
+            let mut rows = statement.query([key.as_bytes().as_slice()])?;
+            let Some(row) = rows.next()? else {
+                return Ok(None);
+            };
+            let id: String = row.get(0)?;
+            let platform: String = row.get(1)?;
+            Ok(Some(EmbeddedSession {
+                id: EmbeddedSessionId::parse(&id)
+                    .ok_or_else(|| StoreError::Corrupt(format!("embedded session id {id:?}")))?,
+                platform: PlatformId::parse(&platform)
+                    .ok_or_else(|| StoreError::Corrupt(format!("platform id {platform:?}")))?,
+                mode: Mode::from_livemode(row.get(2)?),
+                account: parse_account_id(&row.get::<_, String>(3)?)?,
+                components: parse_components(&row.get::<_, String>(4)?)?,
+                expires_at: Timestamp::from_secs(row.get(5)?),
+                logged_out_at: row.get::<_, Option<i64>>(6)?.map(Timestamp::from_secs),
+                revoked_at: row.get::<_, Option<i64>>(7)?.map(Timestamp::from_secs),
+            }))
+        })
+        .await
+    }
+
+    async fn log_out_embedded_session(
+        &self,
+        id: &EmbeddedSessionId,
+        at: Timestamp,
+    ) -> Result<bool, StoreError> {
+        let id = id.clone();
+        self.write(move |conn| {
+            let changed = conn
+                .prepare_cached("update embedded_sessions set logged_out_at = ?2 where id = ?1 and logged_out_at is null")?
+                .execute(params![id.as_str(), at.as_secs()])?;
+            Ok(changed == 1)
+        })
+        .await
+    }
+
+    async fn revoke_account_session(
+        &self,
+        tenant: &Tenant,
+        secret: SecretHash,
+        at: Timestamp,
+    ) -> Result<Option<AccountSessionRecord>, StoreError> {
+        let tenant = tenant.clone();
+        self.write(move |conn| {
+            conn.prepare_cached(
+                "update account_sessions set revoked_at = coalesce(revoked_at, ?4)
+                 where secret_hash = ?1 and platform_id = ?2 and livemode = ?3",
+            )?
+            .execute(params![
+                secret.as_bytes().as_slice(),
+                tenant.platform.as_str(),
+                tenant.mode.is_live(),
+                at.as_secs()
+            ])?;
+            select_session_record(conn, &tenant, secret)
+        })
+        .await
+    }
+
+    async fn expire_account_session(
+        &self,
+        tenant: &Tenant,
+        secret: SecretHash,
+        at: Timestamp,
+    ) -> Result<Option<AccountSessionRecord>, StoreError> {
+        let tenant = tenant.clone();
+        self.write(move |conn| {
+            conn.prepare_cached(
+                "update account_sessions set expires_at = min(expires_at, ?4)
+                 where secret_hash = ?1 and platform_id = ?2 and livemode = ?3",
+            )?
+            .execute(params![
+                secret.as_bytes().as_slice(),
+                tenant.platform.as_str(),
+                tenant.mode.is_live(),
+                at.as_secs()
+            ])?;
+            select_session_record(conn, &tenant, secret)
+        })
+        .await
+    }
+
+    async fn prune_expired_sessions(
+        &self,
+        expired_before: Timestamp,
+        batch: u32,
+    ) -> Result<u64, StoreError> {
+        self.write(move |conn| {
+            // Embedded sessions go with their account session (on delete cascade).
+            let deleted = conn
+                .prepare_cached(
+                    "delete from account_sessions where secret_hash in (
+                         select secret_hash from account_sessions where expires_at < ?1 limit ?2
+                     )",
+                )?
+                .execute(params![expired_before.as_secs(), batch])?;
+            Ok(deleted as u64)
+        })
+        .await
+    }
+
+    async fn insert_bank_account(
+        &self,
+        tenant: &Tenant,
+        bank_account: &BankAccount,
+    ) -> Result<BankAccountInsertOutcome, StoreError> {
+        let tenant = tenant.clone();
+        let bank = bank_account.clone();
+        self.write(move |conn| {
+            if select_tenant_account(conn, &tenant, &bank.account)?.is_none() {
+                return Ok(BankAccountInsertOutcome::AccountMissing);
+            }
+            let inserted = conn
+                .prepare_cached(
+                    "insert into external_accounts (id, account_id, country, currency, account_holder_name,
+                         routing_number, last4, fingerprint, created)
+                     values (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+                     on conflict (account_id, fingerprint) do nothing",
+                )?
+                .execute(params![
+                    bank.id.as_str(),
+                    bank.account.as_str(),
+                    bank.country,
+                    bank.currency,
+                    bank.account_holder_name,
+                    bank.routing_number,
+                    bank.last4,
+                    bank.fingerprint,
+                    bank.created.as_secs(),
+                ])?;
+            Ok(if inserted == 1 {
+                BankAccountInsertOutcome::Created
+            } else {
+                BankAccountInsertOutcome::Duplicate
+            })
+        })
+        .await
+    }
+
+    async fn list_bank_accounts(
+        &self,
+        tenant: &Tenant,
+        account: &AccountId,
+        cursor: &Cursor<ExternalAccountId>,
+        limit: u32,
+    ) -> Result<Option<Page<BankAccount>>, StoreError> {
+        let tenant = tenant.clone();
+        let account = account.clone();
+        let cursor = cursor.clone();
+        self.read(move |conn| {
+            let tx = conn.unchecked_transaction()?;
+            if select_tenant_account(&tx, &tenant, &account)?.is_none() {
+                return Ok(None);
+            }
+            let cursor_seq = |id: &ExternalAccountId| -> Result<Option<i64>, StoreError> {
+                Ok(tx
+                    .prepare_cached("select seq from external_accounts where id = ?1 and account_id = ?2")?
+                    .query_row(params![id.as_str(), account.as_str()], |row| row.get(0))
+                    .optional()?)
+            };
+            let (condition, order, bound) = match &cursor {
+                Cursor::Start => ("", "desc", None),
+                Cursor::StartingAfter(id) => match cursor_seq(id)? {
+                    Some(seq) => ("and seq < ?2", "desc", Some(seq)),
+                    None => return Ok(None),
+                },
+                Cursor::EndingBefore(id) => match cursor_seq(id)? {
+                    Some(seq) => ("and seq > ?2", "asc", Some(seq)),
+                    None => return Ok(None),
+                },
+            };
+            let sql = format!(
+                "select id, account_id, country, currency, account_holder_name, routing_number, last4,
+                        fingerprint, created
+                 from external_accounts where account_id = ?1 {condition}
+                 order by seq {order} limit ?3"
+            );
+            let mut statement = tx.prepare_cached(&sql)?;
+            let mut rows = statement.query(params![account.as_str(), bound.unwrap_or(0), i64::from(limit) + 1])?;
+            let mut data = Vec::new();
+            while let Some(row) = rows.next()? {
+                let id: String = row.get(0)?;
+                data.push(BankAccount {
+                    id: ExternalAccountId::parse(&id)
+                        .ok_or_else(|| StoreError::Corrupt(format!("bank account id {id:?}")))?,
+                    account: parse_account_id(&row.get::<_, String>(1)?)?,
+                    country: row.get(2)?,
+                    currency: row.get(3)?,
+                    account_holder_name: row.get(4)?,
+                    routing_number: row.get(5)?,
+                    last4: row.get(6)?,
+                    fingerprint: row.get(7)?,
+                    created: Timestamp::from_secs(row.get(8)?),
+                });
+            }
+            let has_more = data.len() > limit as usize;
+            data.truncate(limit as usize);
+            if matches!(cursor, Cursor::EndingBefore(_)) {
+                data.reverse();
+            }
+            Ok(Some(Page { data, has_more }))
+        })
+        .await
+    }
+
+    async fn delete_bank_account(
+        &self,
+        tenant: &Tenant,
+        account: &AccountId,
+        id: &ExternalAccountId,
+    ) -> Result<bool, StoreError> {
+        let tenant = tenant.clone();
+        let account = account.clone();
+        let id = id.clone();
+        self.write(move |conn| {
+            if select_tenant_account(conn, &tenant, &account)?.is_none() {
+                return Ok(false);
+            }
+            let deleted = conn
+                .prepare_cached("delete from external_accounts where id = ?1 and account_id = ?2")?
+                .execute(params![id.as_str(), account.as_str()])?;
+            Ok(deleted == 1)
+        })
+        .await
+    }
+}
+
+/// Why a claim lost: the session's state, read in the same transaction.
+fn claim_refusal(
+    conn: &Connection,
+    tenant: &Tenant,
+    secret: SecretHash,
+) -> Result<ClaimOutcome, StoreError> {
+    let Some(record) = select_session_record(conn, tenant, secret)? else {
+        return Ok(ClaimOutcome::NotFound);
+    };
+    // A revoked session says so even if it was claimed or has expired since;
+    // a claimed one says so even once expired: the most useful answer first.
+    Ok(if record.revoked_at.is_some() {
+        ClaimOutcome::Revoked
+    } else if record.claimed_at.is_some() {
+        ClaimOutcome::AlreadyClaimed
+    } else {
+        ClaimOutcome::Expired
+    })
+}
+
+/// The tenant's account session with this secret hash.
+fn select_session_record(
+    conn: &Connection,
+    tenant: &Tenant,
+    secret: SecretHash,
+) -> Result<Option<AccountSessionRecord>, StoreError> {
+    let mut statement = conn.prepare_cached(
+        "select account_id, components, created, expires_at, claimed_at, revoked_at from account_sessions
+         where secret_hash = ?1 and platform_id = ?2 and livemode = ?3",
+    )?;
+    let mut rows = statement.query(params![
+        secret.as_bytes().as_slice(),
+        tenant.platform.as_str(),
+        tenant.mode.is_live()
+    ])?;
+    let Some(row) = rows.next()? else {
+        return Ok(None);
+    };
+    Ok(Some(AccountSessionRecord {
+        account: parse_account_id(&row.get::<_, String>(0)?)?,
+        components: parse_components(&row.get::<_, String>(1)?)?,
+        created: Timestamp::from_secs(row.get(2)?),
+        expires_at: Timestamp::from_secs(row.get(3)?),
+        claimed_at: row.get::<_, Option<i64>>(4)?.map(Timestamp::from_secs),
+        revoked_at: row.get::<_, Option<i64>>(5)?.map(Timestamp::from_secs),
+    }))
+}
+
+fn parse_account_id(text: &str) -> Result<AccountId, StoreError> {
+    AccountId::parse(text).ok_or_else(|| StoreError::Corrupt(format!("account id {text:?}")))
+}
+
+fn parse_components(json: &str) -> Result<ResolvedComponents, StoreError> {
+    serde_json::from_str::<serde_json::Value>(json)
+        .ok()
+        .and_then(|value| ResolvedComponents::from_json(&value))
+        .ok_or_else(|| StoreError::Corrupt("stored components".to_owned()))
 }

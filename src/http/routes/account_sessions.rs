@@ -10,17 +10,26 @@ use crate::domain::account_session::{ClientSecret, NewAccountSession};
 use crate::domain::catalog::{
     self, ComponentRequest, ComponentsRequest, Feature, ResolvedComponents,
 };
+use crate::domain::embedded_session::NewEmbeddedSession;
 use crate::domain::ids::AccountId;
-use crate::http::error::ApiError;
-use crate::http::extract::{FromParams, SecretKeyAuth, StripeForm};
+use crate::http::error::{ApiError, ClaimRefusal};
+use crate::http::extract::{FromParams, PublishableKeyAuth, SecretKeyAuth, StripeForm};
 use crate::http::form::Params;
-use crate::store::SessionInsertOutcome;
+use crate::store::{AccountSessionRecord, ClaimOutcome, SessionInsertOutcome};
 
+use super::embedded::EmbeddedSessionResponse;
 use super::read_expand;
 
 /// The account-session routes.
 pub fn router() -> Router<AppState> {
-    Router::new().route("/v1/account_sessions", post(create_account_session))
+    Router::new()
+        .route("/v1/account_sessions", post(create_account_session))
+        .route("/v1/account_sessions/claim", post(claim_account_session))
+        .route("/v1/account_sessions/revoke", post(revoke_account_session))
+        .route(
+            "/v1/test_helpers/account_sessions/expire",
+            post(expire_account_session),
+        )
 }
 
 /// `POST /v1/account_sessions` parameters.
@@ -142,4 +151,123 @@ async fn create_account_session(
         livemode: tenant.mode.is_live(),
         components: session.components,
     }))
+}
+
+/// Parameters of claim, revoke and expire: the client secret.
+#[derive(Debug)]
+pub struct ClientSecretParams {
+    client_secret: String,
+}
+
+impl FromParams for ClientSecretParams {
+    fn from_params(params: &mut Params<'_>) -> Option<Self> {
+        let client_secret = params.required_string("client_secret");
+        read_expand(params, &[])?;
+        Some(Self {
+            client_secret: client_secret?,
+        })
+    }
+}
+
+impl ClientSecretParams {
+    /// The secret, if it has the shape of one we issue: a malformed secret is
+    /// answered exactly like an unknown one, without touching the database.
+    fn secret(&self) -> Result<ClientSecret, ApiError> {
+        ClientSecret::parse(&self.client_secret).ok_or(ApiError::UnknownClientSecret)
+    }
+}
+
+/// The browser trades a client secret, once, for an embedded session key.
+#[tracing::instrument(skip_all)]
+async fn claim_account_session(
+    State(state): State<AppState>,
+    auth: PublishableKeyAuth,
+    StripeForm(params): StripeForm<ClientSecretParams>,
+) -> Result<Json<EmbeddedSessionResponse>, ApiError> {
+    let secret = params.secret()?;
+    let claim = NewEmbeddedSession::generate(auth.tenant.mode, state.clock.now());
+    match state
+        .store
+        .claim_account_session(&auth.tenant, secret.hash(), &claim)
+        .await?
+    {
+        ClaimOutcome::Claimed(session) => {
+            tracing::info!(embedded_session = %session.id, account = %session.account, "client secret claimed");
+            Ok(Json(EmbeddedSessionResponse::new(
+                session,
+                Some(claim.key.expose().to_owned()),
+            )))
+        }
+        ClaimOutcome::NotFound => Err(ApiError::UnknownClientSecret),
+        ClaimOutcome::AlreadyClaimed => Err(ApiError::ClaimRefused(ClaimRefusal::AlreadyClaimed)),
+        ClaimOutcome::Expired => Err(ApiError::ClaimRefused(ClaimRefusal::Expired)),
+        ClaimOutcome::Revoked => Err(ApiError::ClaimRefused(ClaimRefusal::Revoked)),
+    }
+}
+
+/// An account session as its platform sees it after creation: never its secret.
+#[derive(Debug, Serialize)]
+pub struct AccountSessionStateResponse {
+    object: &'static str,
+    account: AccountId,
+    claimed: bool,
+    components: ResolvedComponents,
+    expires_at: i64,
+    livemode: bool,
+    revoked: bool,
+}
+
+impl AccountSessionStateResponse {
+    fn new(record: AccountSessionRecord, livemode: bool) -> Self {
+        Self {
+            object: "account_session",
+            account: record.account,
+            claimed: record.claimed_at.is_some(),
+            components: record.components,
+            expires_at: record.expires_at.as_secs(),
+            livemode,
+            revoked: record.revoked_at.is_some(),
+        }
+    }
+}
+
+/// The platform revokes a session: unclaimable from now on, and its embedded
+/// session key (if claimed) stops working at once.
+#[tracing::instrument(skip_all)]
+async fn revoke_account_session(
+    State(state): State<AppState>,
+    auth: SecretKeyAuth,
+    StripeForm(params): StripeForm<ClientSecretParams>,
+) -> Result<Json<AccountSessionStateResponse>, ApiError> {
+    let secret = params.secret()?;
+    let record = state
+        .store
+        .revoke_account_session(&auth.tenant, secret.hash(), state.clock.now())
+        .await?
+        .ok_or(ApiError::UnknownClientSecret)?;
+    tracing::info!(account = %record.account, "account session revoked");
+    Ok(Json(AccountSessionStateResponse::new(
+        record,
+        auth.tenant.mode.is_live(),
+    )))
+}
+
+/// Test mode only: the session, and its embedded session key, expire now, so a
+/// platform can exercise its `fetchClientSecret` refresh path without waiting.
+#[tracing::instrument(skip_all)]
+async fn expire_account_session(
+    State(state): State<AppState>,
+    auth: SecretKeyAuth,
+    StripeForm(params): StripeForm<ClientSecretParams>,
+) -> Result<Json<AccountSessionStateResponse>, ApiError> {
+    if auth.tenant.mode.is_live() {
+        return Err(ApiError::TestModeOnly);
+    }
+    let secret = params.secret()?;
+    let record = state
+        .store
+        .expire_account_session(&auth.tenant, secret.hash(), state.clock.now())
+        .await?
+        .ok_or(ApiError::UnknownClientSecret)?;
+    Ok(Json(AccountSessionStateResponse::new(record, false)))
 }

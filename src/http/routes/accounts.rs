@@ -13,14 +13,15 @@ use crate::domain::account::{
     ControllerProperties, DashboardType, FeePayer, FieldUpdate, LossesPayer, Metadata,
     MetadataUpdate, NewAccount, RequirementCollection,
 };
-use crate::domain::ids::AccountId;
+use crate::domain::ids::{AccountId, ExternalAccountId};
 use crate::domain::platform::Tenant;
 use crate::http::error::ApiError;
 use crate::http::extract::{FromParams, NoParams, SecretKeyAuth, StripeForm, StripeQuery};
 use crate::http::form::{Cleared, FormValue, Params};
-use crate::store::{AccountUpdateOutcome, Cursor};
+use crate::store::AccountUpdateOutcome;
 
-use super::read_expand;
+use super::embedded::{BankAccountResponse, DeletedResponse};
+use super::{ListParams, ListResponse, read_expand};
 
 /// The account routes.
 pub fn router() -> Router<AppState> {
@@ -32,11 +33,15 @@ pub fn router() -> Router<AppState> {
                 .post(update_account)
                 .delete(delete_account),
         )
+        .route(
+            "/v1/accounts/{id}/external_accounts",
+            get(list_bank_accounts),
+        )
 }
 
 /// Fields of the account object that `expand[]` may name (the spec's
 /// `x-expandableFields`); all are rendered in full already.
-const EXPANDABLE: &[&str] = &[
+pub(super) const EXPANDABLE: &[&str] = &[
     "business_profile",
     "capabilities",
     "company",
@@ -240,6 +245,16 @@ fn read_email(params: &mut Params<'_>) -> Option<String> {
     }
 }
 
+/// `email` in an update: an empty value removes it.
+pub(super) fn read_email_update(params: &mut Params<'_>) -> FieldUpdate {
+    match params.string_update("email") {
+        FieldUpdate::Set(email) => {
+            check_email(params, email).map_or(FieldUpdate::Keep, FieldUpdate::Set)
+        }
+        other => other,
+    }
+}
+
 fn check_email(params: &mut Params<'_>, email: String) -> Option<String> {
     if is_plausible_email(&email) {
         Some(email)
@@ -275,7 +290,7 @@ fn read_metadata(params: &mut Params<'_>) -> MetadataUpdate {
 }
 
 /// `business_profile[name]` and `business_profile[url]`.
-fn read_business_profile(params: &mut Params<'_>) -> (FieldUpdate, FieldUpdate) {
+pub(super) fn read_business_profile(params: &mut Params<'_>) -> (FieldUpdate, FieldUpdate) {
     let Some(mut profile) = params.optional_hash("business_profile") else {
         return (FieldUpdate::Keep, FieldUpdate::Keep);
     };
@@ -340,38 +355,6 @@ impl FromParams for UpdateAccountParams {
     }
 }
 
-/// `GET /v1/accounts` parameters.
-#[derive(Debug)]
-pub struct ListAccountsParams {
-    limit: u32,
-    /// `("starting_after" | "ending_before", id)`, if either was sent.
-    cursor: Option<(&'static str, String)>,
-}
-
-impl FromParams for ListAccountsParams {
-    fn from_params(params: &mut Params<'_>) -> Option<Self> {
-        let limit = params.optional_integer("limit", 1..=100).unwrap_or(10);
-        let starting_after = params.optional_string("starting_after");
-        let ending_before = params.optional_string("ending_before");
-        read_expand(params, &["data"])?;
-        let cursor = match (starting_after, ending_before) {
-            (Some(_), Some(_)) => {
-                params.reject(ApiError::ParametersExclusive {
-                    params: vec!["starting_after", "ending_before"],
-                });
-                return None;
-            }
-            (Some(id), None) => Some(("starting_after", id)),
-            (None, Some(id)) => Some(("ending_before", id)),
-            (None, None) => None,
-        };
-        Some(Self {
-            limit: u32::try_from(limit).unwrap_or(10),
-            cursor,
-        })
-    }
-}
-
 /// Query parameters of retrieve and delete: only `expand[]`.
 #[derive(Debug)]
 pub struct RetrieveAccountParams;
@@ -396,7 +379,9 @@ pub struct AccountResponse {
     created: i64,
     details_submitted: bool,
     email: Option<String>,
-    metadata: Metadata,
+    /// The platform's own data: absent from the connected account's view.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    metadata: Option<Metadata>,
     payouts_enabled: bool,
     #[serde(rename = "type")]
     account_type: &'static str,
@@ -472,27 +457,21 @@ impl From<Account> for AccountResponse {
             created: account.created.as_secs(),
             details_submitted: false,
             email: account.email,
-            metadata: account.metadata,
+            metadata: Some(account.metadata),
             payouts_enabled: false,
         }
     }
 }
 
-/// `{"id", "object": "account", "deleted": true}`.
-#[derive(Debug, Serialize)]
-pub struct DeletedAccountResponse {
-    id: AccountId,
-    object: &'static str,
-    deleted: bool,
-}
-
-/// A Stripe list object.
-#[derive(Debug, Serialize)]
-pub struct ListResponse<T> {
-    object: &'static str,
-    data: Vec<T>,
-    has_more: bool,
-    url: &'static str,
+impl AccountResponse {
+    /// The account as the connected account itself sees it (through an embedded
+    /// session): without the platform's metadata.
+    pub fn for_connected_account(account: Account) -> Self {
+        Self {
+            metadata: None,
+            ..Self::from(account)
+        }
+    }
 }
 
 /// Stripe's answer for an account this key cannot see.
@@ -588,7 +567,7 @@ async fn delete_account(
     Path(id): Path<String>,
     auth: SecretKeyAuth,
     StripeQuery(NoParams): StripeQuery<NoParams>,
-) -> Result<Json<DeletedAccountResponse>, ApiError> {
+) -> Result<Json<DeletedResponse<AccountId>>, ApiError> {
     let parsed = AccountId::parse(&id).ok_or_else(|| no_access(&auth, &id))?;
     if !state
         .store
@@ -598,48 +577,48 @@ async fn delete_account(
         return Err(no_access(&auth, &id));
     }
     tracing::info!("account deleted");
-    Ok(Json(DeletedAccountResponse {
-        id: parsed,
-        object: "account",
-        deleted: true,
-    }))
+    Ok(Json(DeletedResponse::new(parsed, "account")))
 }
 
 #[tracing::instrument(skip_all)]
 async fn list_accounts(
     State(state): State<AppState>,
     auth: SecretKeyAuth,
-    StripeQuery(params): StripeQuery<ListAccountsParams>,
+    StripeQuery(params): StripeQuery<ListParams>,
 ) -> Result<Json<ListResponse<AccountResponse>>, ApiError> {
-    let missing = |param: &str, id: &str| ApiError::ResourceMissing {
-        object: "account",
-        id: id.to_owned(),
-        param: Some(param.to_owned()),
-        exists_in: None,
-    };
-    let cursor = match &params.cursor {
-        None => Cursor::Start,
-        Some((param, id)) => {
-            let parsed = AccountId::parse(id).ok_or_else(|| missing(param, id))?;
-            if *param == "starting_after" {
-                Cursor::StartingAfter(parsed)
-            } else {
-                Cursor::EndingBefore(parsed)
-            }
-        }
-    };
+    let cursor = params.cursor("account", AccountId::parse)?;
     let page = state
         .store
         .list_accounts(&auth.tenant, &cursor, params.limit)
         .await?
-        .ok_or_else(|| {
-            let (param, id) = params.cursor.clone().unwrap_or_default();
-            missing(param, &id)
-        })?;
-    Ok(Json(ListResponse {
-        object: "list",
-        data: page.data.into_iter().map(AccountResponse::from).collect(),
-        has_more: page.has_more,
-        url: "/v1/accounts",
-    }))
+        .ok_or_else(|| params.cursor_missing("account"))?;
+    Ok(Json(ListResponse::new(
+        page.data.into_iter().map(AccountResponse::from).collect(),
+        page.has_more,
+        "/v1/accounts",
+    )))
+}
+
+#[tracing::instrument(skip_all, fields(account = %id))]
+async fn list_bank_accounts(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    auth: SecretKeyAuth,
+    StripeQuery(params): StripeQuery<ListParams>,
+) -> Result<Json<ListResponse<BankAccountResponse>>, ApiError> {
+    let account = tenant_account(&state, &auth, &id).await?;
+    let cursor = params.cursor("external account", ExternalAccountId::parse)?;
+    let page = state
+        .store
+        .list_bank_accounts(&auth.tenant, &account.id, &cursor, params.limit)
+        .await?
+        .ok_or_else(|| params.cursor_missing("external account"))?;
+    Ok(Json(ListResponse::new(
+        page.data
+            .into_iter()
+            .map(BankAccountResponse::from)
+            .collect(),
+        page.has_more,
+        format!("/v1/accounts/{}/external_accounts", account.id),
+    )))
 }

@@ -1,0 +1,216 @@
+//! Bank accounts attached to connected accounts (Stripe's `bank_account`
+//! external accounts). Only the last four digits and a keyed fingerprint of the
+//! account number are kept; the number itself is never stored.
+
+use crate::clock::Timestamp;
+
+use super::ids::{AccountId, ExternalAccountId};
+
+/// Bank details as a request sent them, checked.
+#[derive(Clone, PartialEq, Eq)]
+pub struct BankAccountDetails {
+    /// ISO 3166-1 alpha-2, upper case.
+    pub country: String,
+    /// ISO 4217, lower case.
+    pub currency: String,
+    /// The holder's name.
+    pub account_holder_name: Option<String>,
+    /// The bank's routing number (9 digits in the US).
+    pub routing_number: Option<String>,
+    account_number: String,
+}
+
+impl std::fmt::Debug for BankAccountDetails {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BankAccountDetails")
+            .field("country", &self.country)
+            .field("currency", &self.currency)
+            .field("routing_number", &self.routing_number)
+            .field("last4", &self.last4())
+            .finish_non_exhaustive()
+    }
+}
+
+/// A bank detail that cannot be right.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct InvalidBankAccount {
+    /// The parameter to fix.
+    pub param: &'static str,
+    /// What is wrong.
+    pub message: String,
+}
+
+fn invalid(param: &'static str, message: impl Into<String>) -> InvalidBankAccount {
+    InvalidBankAccount {
+        param,
+        message: message.into(),
+    }
+}
+
+impl BankAccountDetails {
+    /// Checks bank details: a two-letter country, a three-letter currency, an
+    /// account number of 4 to 34 letters and digits (an IBAN at most), and, for
+    /// US accounts, a nine-digit routing number.
+    pub fn parse(
+        country: &str,
+        currency: &str,
+        account_holder_name: Option<String>,
+        routing_number: Option<String>,
+        account_number: &str,
+    ) -> Result<Self, InvalidBankAccount> {
+        if country.len() != 2 || !country.bytes().all(|b| b.is_ascii_alphabetic()) {
+            return Err(invalid(
+                "country",
+                format!("Invalid country: '{country}' is not a two-letter country code."),
+            ));
+        }
+        if currency.len() != 3 || !currency.bytes().all(|b| b.is_ascii_alphabetic()) {
+            return Err(invalid(
+                "currency",
+                format!("Invalid currency: '{currency}' is not a three-letter currency code."),
+            ));
+        }
+        let account_number: String = account_number
+            .chars()
+            .filter(|c| !c.is_whitespace())
+            .collect();
+        if !(4..=34).contains(&account_number.len())
+            || !account_number.bytes().all(|b| b.is_ascii_alphanumeric())
+        {
+            return Err(invalid(
+                "account_number",
+                "Invalid account number: it must be 4 to 34 letters and digits.",
+            ));
+        }
+        let country = country.to_ascii_uppercase();
+        let routing_number = routing_number.map(|number| number.trim().to_owned());
+        match (&routing_number, country.as_str()) {
+            (None, "US") => {
+                return Err(invalid(
+                    "routing_number",
+                    "Routing number is required for bank accounts in the US.",
+                ));
+            }
+            (Some(number), "US")
+                if number.len() != 9 || !number.bytes().all(|b| b.is_ascii_digit()) =>
+            {
+                return Err(invalid(
+                    "routing_number",
+                    format!(
+                        "Invalid routing number: '{number}'. US routing numbers have nine digits."
+                    ),
+                ));
+            }
+            (Some(number), _)
+                if number.is_empty()
+                    || number.len() > 20
+                    || !number.bytes().all(|b| b.is_ascii_alphanumeric()) =>
+            {
+                return Err(invalid(
+                    "routing_number",
+                    format!("Invalid routing number: '{number}'."),
+                ));
+            }
+            _ => {}
+        }
+        Ok(Self {
+            country,
+            currency: currency.to_ascii_lowercase(),
+            account_holder_name,
+            routing_number,
+            account_number,
+        })
+    }
+
+    /// The last four characters of the account number.
+    pub fn last4(&self) -> String {
+        let chars: Vec<char> = self.account_number.chars().collect();
+        chars[chars.len().saturating_sub(4)..].iter().collect()
+    }
+
+    /// What the fingerprint is computed over: the same bank account gives the
+    /// same text, however it was typed.
+    pub fn fingerprint_input(&self) -> String {
+        format!(
+            "{}|{}|{}",
+            self.country,
+            self.routing_number.as_deref().unwrap_or_default(),
+            self.account_number.to_ascii_uppercase()
+        )
+    }
+}
+
+/// A stored bank account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BankAccount {
+    /// `ba_…`
+    pub id: ExternalAccountId,
+    /// The connected account it belongs to.
+    pub account: AccountId,
+    /// ISO 3166-1 alpha-2.
+    pub country: String,
+    /// ISO 4217, lower case.
+    pub currency: String,
+    /// The holder's name.
+    pub account_holder_name: Option<String>,
+    /// The bank's routing number.
+    pub routing_number: Option<String>,
+    /// The last four characters of the account number.
+    pub last4: String,
+    /// A keyed hash of routing and account number.
+    pub fingerprint: String,
+    /// Creation time.
+    pub created: Timestamp,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn us(routing: Option<&str>, number: &str) -> Result<BankAccountDetails, InvalidBankAccount> {
+        BankAccountDetails::parse("us", "USD", None, routing.map(str::to_owned), number)
+    }
+
+    #[test]
+    fn valid_us_details_are_normalised() {
+        let details = us(Some("110000000"), "0001 2345 6789").unwrap();
+        assert_eq!(details.country, "US");
+        assert_eq!(details.currency, "usd");
+        assert_eq!(details.last4(), "6789");
+        assert_eq!(details.fingerprint_input(), "US|110000000|000123456789");
+    }
+
+    #[test]
+    fn us_accounts_need_a_nine_digit_routing_number() {
+        assert_eq!(
+            us(None, "000123456789").unwrap_err().param,
+            "routing_number"
+        );
+        assert_eq!(
+            us(Some("12345"), "000123456789").unwrap_err().param,
+            "routing_number"
+        );
+    }
+
+    #[test]
+    fn account_numbers_are_checked() {
+        assert_eq!(
+            us(Some("110000000"), "12").unwrap_err().param,
+            "account_number"
+        );
+        assert_eq!(
+            us(Some("110000000"), "1234-5678").unwrap_err().param,
+            "account_number"
+        );
+        let iban =
+            BankAccountDetails::parse("DE", "eur", None, None, "DE89370400440532013000").unwrap();
+        assert_eq!(iban.last4(), "3000");
+    }
+
+    #[test]
+    fn debug_never_shows_the_account_number() {
+        let details = us(Some("110000000"), "000123456789").unwrap();
+        assert!(!format!("{details:?}").contains("000123456789"));
+    }
+}

@@ -1,0 +1,335 @@
+//! The client-side API: what a browser may call with the `em_` key it got by
+//! claiming an account session's client secret. Every endpoint checks that the
+//! session's components grant it, and acts only on the session's account.
+
+use axum::extract::{Path, State};
+use axum::routing::{delete, get};
+use axum::{Json, Router};
+use serde::Serialize;
+
+use crate::app::AppState;
+use crate::domain::catalog::ResolvedComponents;
+use crate::domain::embedded_session::{Capability, EmbeddedSession};
+use crate::domain::external_account::{BankAccount, BankAccountDetails};
+use crate::domain::ids::{AccountId, EmbeddedSessionId, ExternalAccountId};
+use crate::http::error::ApiError;
+use crate::http::extract::{EmbeddedAuth, FromParams, NoParams, StripeForm, StripeQuery};
+use crate::http::form::Params;
+use crate::store::{AccountUpdateOutcome, BankAccountInsertOutcome};
+
+use super::accounts::{AccountResponse, read_business_profile, read_email_update};
+use super::{ListParams, ListResponse, read_expand};
+
+/// The client-side routes.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/v1/embedded_session",
+            get(retrieve_embedded_session).delete(log_out),
+        )
+        .route(
+            "/v1/account",
+            get(retrieve_own_account).post(update_own_account),
+        )
+        .route(
+            "/v1/account/external_accounts",
+            get(list_own_bank_accounts).post(create_own_bank_account),
+        )
+        .route(
+            "/v1/account/external_accounts/{id}",
+            delete(delete_own_bank_account),
+        )
+}
+
+/// The `embedded_session` object. `secret` appears only in the claim's response.
+#[derive(Debug, Serialize)]
+pub struct EmbeddedSessionResponse {
+    id: EmbeddedSessionId,
+    object: &'static str,
+    account: AccountId,
+    components: ResolvedComponents,
+    expires_at: i64,
+    livemode: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    secret: Option<String>,
+}
+
+impl EmbeddedSessionResponse {
+    /// The object, with `secret` only when it is being handed out.
+    pub fn new(session: EmbeddedSession, secret: Option<String>) -> Self {
+        Self {
+            id: session.id,
+            object: "embedded_session",
+            account: session.account,
+            components: session.components,
+            expires_at: session.expires_at.as_secs(),
+            livemode: session.mode.is_live(),
+            secret,
+        }
+    }
+}
+
+/// `{"id", "object", "deleted": true}` for a deleted object.
+#[derive(Debug, Serialize)]
+pub struct DeletedResponse<Id> {
+    id: Id,
+    object: &'static str,
+    deleted: bool,
+}
+
+impl<Id> DeletedResponse<Id> {
+    /// The deletion of `id`, an `object`.
+    pub fn new(id: Id, object: &'static str) -> Self {
+        Self {
+            id,
+            object,
+            deleted: true,
+        }
+    }
+}
+
+/// Stripe's `bank_account` object (the fields this server keeps).
+#[derive(Debug, Serialize)]
+pub struct BankAccountResponse {
+    id: ExternalAccountId,
+    object: &'static str,
+    account: AccountId,
+    account_holder_name: Option<String>,
+    country: String,
+    currency: String,
+    fingerprint: String,
+    last4: String,
+    routing_number: Option<String>,
+    status: &'static str,
+}
+
+impl From<BankAccount> for BankAccountResponse {
+    fn from(bank: BankAccount) -> Self {
+        Self {
+            id: bank.id,
+            object: "bank_account",
+            account: bank.account,
+            account_holder_name: bank.account_holder_name,
+            country: bank.country,
+            currency: bank.currency,
+            fingerprint: bank.fingerprint,
+            last4: bank.last4,
+            routing_number: bank.routing_number,
+            // Nothing is ever verified or paid out here.
+            status: "new",
+        }
+    }
+}
+
+#[tracing::instrument(skip_all)]
+async fn retrieve_embedded_session(
+    auth: EmbeddedAuth,
+    StripeQuery(NoParams): StripeQuery<NoParams>,
+) -> Json<EmbeddedSessionResponse> {
+    Json(EmbeddedSessionResponse::new(auth.session, None))
+}
+
+#[tracing::instrument(skip_all)]
+async fn log_out(
+    State(state): State<AppState>,
+    auth: EmbeddedAuth,
+    StripeQuery(NoParams): StripeQuery<NoParams>,
+) -> Result<Json<DeletedResponse<EmbeddedSessionId>>, ApiError> {
+    state
+        .store
+        .log_out_embedded_session(&auth.session.id, state.clock.now())
+        .await?;
+    tracing::info!(embedded_session = %auth.session.id, "logged out");
+    Ok(Json(DeletedResponse::new(
+        auth.session.id,
+        "embedded_session",
+    )))
+}
+
+/// Query parameters of `GET /v1/account`: only `expand[]`.
+#[derive(Debug)]
+pub struct RetrieveOwnAccountParams;
+
+impl FromParams for RetrieveOwnAccountParams {
+    fn from_params(params: &mut Params<'_>) -> Option<Self> {
+        read_expand(params, super::accounts::EXPANDABLE)?;
+        Some(Self)
+    }
+}
+
+/// The session's account. Its deletion revokes the session, so a missing
+/// account means the key has just stopped working.
+async fn own_account(
+    state: &AppState,
+    auth: &EmbeddedAuth,
+) -> Result<crate::domain::account::Account, ApiError> {
+    state
+        .store
+        .find_account(&auth.session.platform, &auth.session.account)
+        .await?
+        .ok_or_else(|| ApiError::InvalidApiKey {
+            masked: auth.key.masked(),
+        })
+}
+
+#[tracing::instrument(skip_all)]
+async fn retrieve_own_account(
+    State(state): State<AppState>,
+    auth: EmbeddedAuth,
+    StripeQuery(_): StripeQuery<RetrieveOwnAccountParams>,
+) -> Result<Json<AccountResponse>, ApiError> {
+    auth.require(Capability::ReadAccount)?;
+    let account = own_account(&state, &auth).await?;
+    Ok(Json(AccountResponse::for_connected_account(account)))
+}
+
+/// `POST /v1/account` parameters: what the connected account may edit itself.
+#[derive(Debug)]
+pub struct UpdateOwnAccountParams(crate::domain::account::AccountUpdate);
+
+impl FromParams for UpdateOwnAccountParams {
+    fn from_params(params: &mut Params<'_>) -> Option<Self> {
+        let email = read_email_update(params);
+        let (business_profile_name, business_profile_url) = read_business_profile(params);
+        read_expand(params, super::accounts::EXPANDABLE)?;
+        Some(Self(crate::domain::account::AccountUpdate {
+            email,
+            business_profile_name,
+            business_profile_url,
+            ..Default::default()
+        }))
+    }
+}
+
+#[tracing::instrument(skip_all)]
+async fn update_own_account(
+    State(state): State<AppState>,
+    auth: EmbeddedAuth,
+    StripeForm(UpdateOwnAccountParams(update)): StripeForm<UpdateOwnAccountParams>,
+) -> Result<Json<AccountResponse>, ApiError> {
+    auth.require(Capability::UpdateAccount)?;
+    match state
+        .store
+        .update_account(&auth.tenant(), &auth.session.account, &update)
+        .await?
+    {
+        AccountUpdateOutcome::Updated(account) => {
+            Ok(Json(AccountResponse::for_connected_account(account)))
+        }
+        AccountUpdateOutcome::NotFound => Err(ApiError::InvalidApiKey {
+            masked: auth.key.masked(),
+        }),
+        AccountUpdateOutcome::Invalid(invalid) => {
+            Err(ApiError::invalid(invalid.param(), invalid.to_string()))
+        }
+    }
+}
+
+#[tracing::instrument(skip_all)]
+async fn list_own_bank_accounts(
+    State(state): State<AppState>,
+    auth: EmbeddedAuth,
+    StripeQuery(params): StripeQuery<ListParams>,
+) -> Result<Json<ListResponse<BankAccountResponse>>, ApiError> {
+    auth.require(Capability::ManageExternalAccounts)?;
+    let cursor = params.cursor("external account", ExternalAccountId::parse)?;
+    let page = state
+        .store
+        .list_bank_accounts(&auth.tenant(), &auth.session.account, &cursor, params.limit)
+        .await?
+        .ok_or_else(|| params.cursor_missing("external account"))?;
+    Ok(Json(ListResponse::new(
+        page.data
+            .into_iter()
+            .map(BankAccountResponse::from)
+            .collect(),
+        page.has_more,
+        "/v1/account/external_accounts",
+    )))
+}
+
+/// `POST /v1/account/external_accounts` parameters.
+#[derive(Debug)]
+pub struct CreateBankAccountParams(BankAccountDetails);
+
+impl FromParams for CreateBankAccountParams {
+    fn from_params(params: &mut Params<'_>) -> Option<Self> {
+        let country = params.required_string("country");
+        let currency = params.required_string("currency");
+        let account_holder_name = params.optional_string("account_holder_name");
+        let routing_number = params.optional_string("routing_number");
+        let account_number = params.required_string("account_number");
+        read_expand(params, &[])?;
+        let details = BankAccountDetails::parse(
+            &country?,
+            &currency?,
+            account_holder_name,
+            routing_number,
+            &account_number?,
+        );
+        match details {
+            Ok(details) => Some(Self(details)),
+            Err(invalid) => {
+                params.reject(ApiError::invalid(invalid.param, invalid.message));
+                None
+            }
+        }
+    }
+}
+
+#[tracing::instrument(skip_all)]
+async fn create_own_bank_account(
+    State(state): State<AppState>,
+    auth: EmbeddedAuth,
+    StripeForm(CreateBankAccountParams(details)): StripeForm<CreateBankAccountParams>,
+) -> Result<Json<BankAccountResponse>, ApiError> {
+    auth.require(Capability::ManageExternalAccounts)?;
+    let bank = BankAccount {
+        id: ExternalAccountId::generate(),
+        account: auth.session.account.clone(),
+        fingerprint: state.keyring.fingerprint(&details.fingerprint_input()),
+        last4: details.last4(),
+        country: details.country,
+        currency: details.currency,
+        account_holder_name: details.account_holder_name,
+        routing_number: details.routing_number,
+        created: state.clock.now(),
+    };
+    match state
+        .store
+        .insert_bank_account(&auth.tenant(), &bank)
+        .await?
+    {
+        BankAccountInsertOutcome::Created => {
+            tracing::info!(bank_account = %bank.id, "bank account attached");
+            Ok(Json(bank.into()))
+        }
+        BankAccountInsertOutcome::Duplicate => Err(ApiError::BankAccountExists),
+        BankAccountInsertOutcome::AccountMissing => Err(ApiError::InvalidApiKey {
+            masked: auth.key.masked(),
+        }),
+    }
+}
+
+#[tracing::instrument(skip_all, fields(bank_account = %id))]
+async fn delete_own_bank_account(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    auth: EmbeddedAuth,
+    StripeQuery(NoParams): StripeQuery<NoParams>,
+) -> Result<Json<DeletedResponse<ExternalAccountId>>, ApiError> {
+    auth.require(Capability::ManageExternalAccounts)?;
+    let missing = || ApiError::NoSuchObject {
+        object: "external account",
+        id: id.clone(),
+    };
+    let parsed = ExternalAccountId::parse(&id).ok_or_else(missing)?;
+    if !state
+        .store
+        .delete_bank_account(&auth.tenant(), &auth.session.account, &parsed)
+        .await?
+    {
+        return Err(missing());
+    }
+    Ok(Json(DeletedResponse::new(parsed, "bank_account")))
+}
