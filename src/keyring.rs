@@ -12,10 +12,20 @@ use std::path::Path;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chacha20poly1305::aead::{Aead, Payload};
+use chacha20poly1305::{KeyInit, XChaCha20Poly1305, XNonce};
 use rand::RngExt;
 
 /// Derivation context of the bank-account fingerprint key.
 const FINGERPRINT_CONTEXT: &str = "connect-sessions 2026-11 bank account fingerprint";
+/// Derivation context of the keys that seal stored responses.
+const SEAL_CONTEXT: &str = "connect-sessions 2026-11 stored response sealing";
+/// First byte of every sealed blob: the format, so it can change later.
+const SEAL_FORMAT: u8 = 1;
+/// Bytes of the key id in a sealed blob.
+const KEY_ID_LEN: usize = 8;
+/// Bytes of an XChaCha20 nonce: large enough to draw at random for every message.
+const NONCE_LEN: usize = 24;
 
 /// One 256-bit master key.
 #[derive(Clone, PartialEq, Eq)]
@@ -77,11 +87,32 @@ pub enum KeyringError {
     },
 }
 
+/// A key that seals stored responses, with the id written beside its output.
+#[derive(Clone)]
+struct SealKey {
+    id: [u8; KEY_ID_LEN],
+    key: [u8; 32],
+}
+
+impl SealKey {
+    fn derive(master: &MasterKey) -> Self {
+        let key = master.derive(SEAL_CONTEXT);
+        let mut id = [0; KEY_ID_LEN];
+        id.copy_from_slice(&blake3::hash(&key).as_bytes()[..KEY_ID_LEN]);
+        Self { id, key }
+    }
+
+    fn cipher(&self) -> XChaCha20Poly1305 {
+        XChaCha20Poly1305::new(&self.key.into())
+    }
+}
+
 /// The master keys, current first.
 #[derive(Clone)]
 pub struct Keyring {
     keys: Vec<MasterKey>,
     fingerprint_key: [u8; 32],
+    seal_keys: Vec<SealKey>,
 }
 
 impl fmt::Debug for Keyring {
@@ -96,19 +127,21 @@ impl Keyring {
     /// A keyring of `keys`, the first current.
     pub fn new(keys: Vec<MasterKey>) -> Result<Self, KeyringError> {
         let current = keys.first().ok_or(KeyringError::Empty)?;
-        let fingerprint_key = current.derive(FINGERPRINT_CONTEXT);
-        Ok(Self {
-            keys,
-            fingerprint_key,
-        })
+        Ok(Self::derived(current.derive(FINGERPRINT_CONTEXT), keys))
     }
 
     /// A keyring with one fresh key (tests, throwaway servers).
     pub fn generate() -> Self {
         let key = MasterKey::generate();
+        Self::derived(key.derive(FINGERPRINT_CONTEXT), vec![key])
+    }
+
+    fn derived(fingerprint_key: [u8; 32], keys: Vec<MasterKey>) -> Self {
+        let seal_keys = keys.iter().map(SealKey::derive).collect();
         Self {
-            fingerprint_key: key.derive(FINGERPRINT_CONTEXT),
-            keys: vec![key],
+            keys,
+            fingerprint_key,
+            seal_keys,
         }
     }
 
@@ -157,6 +190,52 @@ impl Keyring {
     pub fn fingerprint(&self, input: &str) -> String {
         let hash = blake3::keyed_hash(&self.fingerprint_key, input.as_bytes());
         hash.to_hex()[..16].to_owned()
+    }
+}
+
+impl Keyring {
+    /// Encrypts and authenticates `plaintext` under the current key, bound to
+    /// `context` (which must be given again to open it): XChaCha20-Poly1305
+    /// with a random nonce, prefixed by the format byte, the key's id and the nonce.
+    pub fn seal(&self, plaintext: &[u8], context: &[u8]) -> Vec<u8> {
+        let Some(key) = self.seal_keys.first() else {
+            // A keyring always has a key (see `Keyring::new`).
+            return Vec::new();
+        };
+        let nonce: [u8; NONCE_LEN] = rand::rng().random();
+        let payload = Payload {
+            msg: plaintext,
+            aad: context,
+        };
+        // Encryption fails only for messages of many gigabytes.
+        let ciphertext = key
+            .cipher()
+            .encrypt(&XNonce::from(nonce), payload)
+            .unwrap_or_default();
+        let mut sealed = Vec::with_capacity(1 + KEY_ID_LEN + NONCE_LEN + ciphertext.len());
+        sealed.push(SEAL_FORMAT);
+        sealed.extend_from_slice(&key.id);
+        sealed.extend_from_slice(&nonce);
+        sealed.extend_from_slice(&ciphertext);
+        sealed
+    }
+
+    /// Decrypts what [`Keyring::seal`] produced under any of the keys, if it is
+    /// authentic and was sealed with the same `context`.
+    pub fn open(&self, sealed: &[u8], context: &[u8]) -> Option<Vec<u8>> {
+        let (&format, rest) = sealed.split_first()?;
+        if format != SEAL_FORMAT || rest.len() < KEY_ID_LEN + NONCE_LEN {
+            return None;
+        }
+        let (id, rest) = rest.split_at(KEY_ID_LEN);
+        let (nonce, ciphertext) = rest.split_at(NONCE_LEN);
+        let key = self.seal_keys.iter().find(|key| key.id == id)?;
+        let nonce: [u8; NONCE_LEN] = nonce.try_into().ok()?;
+        let payload = Payload {
+            msg: ciphertext,
+            aad: context,
+        };
+        key.cipher().decrypt(&XNonce::from(nonce), payload).ok()
     }
 }
 
@@ -213,6 +292,37 @@ mod tests {
             let mode = std::fs::metadata(&path).unwrap().permissions().mode();
             assert_eq!(mode & 0o777, 0o600);
         }
+    }
+
+    #[test]
+    fn sealed_data_opens_only_with_its_key_and_context() {
+        let keyring = Keyring::generate();
+        let sealed = keyring.seal(b"accs_secret__abc", b"scope-1");
+        assert!(
+            !sealed
+                .windows(16)
+                .any(|window| window == b"accs_secret__abc")
+        );
+        assert_eq!(
+            keyring.open(&sealed, b"scope-1").unwrap(),
+            b"accs_secret__abc"
+        );
+        assert!(keyring.open(&sealed, b"scope-2").is_none());
+        assert!(Keyring::generate().open(&sealed, b"scope-1").is_none());
+        let mut tampered = sealed.clone();
+        *tampered.last_mut().unwrap() ^= 1;
+        assert!(keyring.open(&tampered, b"scope-1").is_none());
+        assert!(keyring.open(b"", b"scope-1").is_none());
+    }
+
+    #[test]
+    fn rotated_keys_still_open_what_older_keys_sealed() {
+        let old = Keyring::generate();
+        let sealed = old.seal(b"body", b"ctx");
+        let rotated = Keyring::new(vec![MasterKey::generate(), old.keys()[0].clone()]).unwrap();
+        assert_eq!(rotated.open(&sealed, b"ctx").unwrap(), b"body");
+        let resealed = rotated.seal(b"body", b"ctx");
+        assert!(old.open(&resealed, b"ctx").is_none());
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! Background upkeep: pruning expired account sessions (and the embedded
-//! sessions claimed from them) after a grace period, so storage stays bounded
-//! however long the server runs.
+//! sessions claimed from them) after a grace period, and idempotency keys past
+//! their 24-hour retention, so storage stays bounded however long the server runs.
 //!
 //! Pruning is idempotent and works in small batches, so several server processes
 //! on one database can all run it without conflict or long write locks.
@@ -9,6 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::clock::Clock;
+use crate::idempotency::RETENTION;
 use crate::store::{Store, StoreError};
 
 /// When and what to prune.
@@ -33,16 +34,29 @@ impl Default for PruneSettings {
     }
 }
 
-/// Prunes everything due now, batch by batch; returns how many sessions went.
+/// Prunes everything due now, batch by batch; returns how many rows went.
 pub async fn prune_once(
     store: &dyn Store,
     clock: &dyn Clock,
     settings: &PruneSettings,
 ) -> Result<u64, StoreError> {
-    let cutoff = clock.now().minus(settings.grace);
+    let now = clock.now();
+    let session_cutoff = now.minus(settings.grace);
+    let key_cutoff = now.minus(RETENTION);
     let mut total = 0;
     loop {
-        let deleted = store.prune_expired_sessions(cutoff, settings.batch).await?;
+        let deleted = store
+            .prune_expired_sessions(session_cutoff, settings.batch)
+            .await?;
+        total += deleted;
+        if deleted < u64::from(settings.batch) {
+            break;
+        }
+    }
+    loop {
+        let deleted = store
+            .prune_idempotency_keys(key_cutoff, settings.batch)
+            .await?;
         total += deleted;
         if deleted < u64::from(settings.batch) {
             return Ok(total);
@@ -58,7 +72,7 @@ pub async fn run_pruner(store: Arc<dyn Store>, clock: Arc<dyn Clock>, settings: 
         ticks.tick().await;
         match prune_once(store.as_ref(), clock.as_ref(), &settings).await {
             Ok(0) => {}
-            Ok(pruned) => tracing::info!(pruned, "pruned expired account sessions"),
+            Ok(pruned) => tracing::info!(pruned, "pruned expired sessions and idempotency keys"),
             // The next tick retries; a database outage must not stop the server.
             Err(error) => tracing::warn!(error = %error, "pruning failed; will retry"),
         }

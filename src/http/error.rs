@@ -193,6 +193,34 @@ pub enum ApiError {
         /// The header as sent.
         version: String,
     },
+    /// An `Idempotency-Key` longer than 255 characters.
+    #[error("idempotency key too long")]
+    IdempotencyKeyTooLong {
+        /// Its length in characters.
+        len: usize,
+    },
+    /// A key reused with other parameters.
+    #[error("idempotency key reused with other parameters")]
+    IdempotencyParamsMismatch {
+        /// The key.
+        key: String,
+    },
+    /// A key reused on another endpoint.
+    #[error("idempotency key reused on another endpoint")]
+    IdempotencyEndpointMismatch {
+        /// The key.
+        key: String,
+        /// Where it was first used.
+        original_path: String,
+        /// Where it is used now.
+        path: String,
+    },
+    /// A key whose first request is still running.
+    #[error("idempotency key in use")]
+    IdempotencyKeyInUse {
+        /// The key.
+        key: String,
+    },
     /// Something failed inside the server. The response is generic; the cause is logged.
     #[error("internal error")]
     Internal {
@@ -502,6 +530,44 @@ impl ApiError {
                 format!("Invalid Stripe API version: {version}"),
                 None,
             ),
+            Self::IdempotencyKeyTooLong { len } => (
+                S::BAD_REQUEST,
+                invalid,
+                None,
+                format!("Idempotency keys can be at most 255 characters long, but the Idempotency-Key header sent has {len}."),
+                None,
+            ),
+            Self::IdempotencyParamsMismatch { key } => (
+                S::BAD_REQUEST,
+                "idempotency_error",
+                None,
+                format!(
+                    "Keys for idempotent requests can only be used with the same parameters they were first used with. Try using a key other than '{key}' if you meant to execute a different request."
+                ),
+                None,
+            ),
+            Self::IdempotencyEndpointMismatch {
+                key,
+                original_path,
+                path,
+            } => (
+                S::BAD_REQUEST,
+                "idempotency_error",
+                None,
+                format!(
+                    "Keys for idempotent requests can only be used for the same endpoint they were first used for ('{original_path}' vs '{path}'). Try using a key other than '{key}' if you meant to execute a different request."
+                ),
+                None,
+            ),
+            Self::IdempotencyKeyInUse { key } => (
+                S::CONFLICT,
+                invalid,
+                Some("idempotency_key_in_use"),
+                format!(
+                    "There is currently another in-progress request using this Idempotent Key (that probably means you submitted twice, and the other request is still going through): {key}. Please try again later."
+                ),
+                None,
+            ),
             Self::Internal { .. } => (
                 S::INTERNAL_SERVER_ERROR,
                 "api_error",
@@ -523,6 +589,8 @@ impl ApiError {
     fn should_retry(&self) -> bool {
         match self {
             Self::Internal { retryable, .. } => *retryable,
+            // The first request may finish (or fail) meanwhile: retrying is right.
+            Self::IdempotencyKeyInUse { .. } => true,
             _ => false,
         }
     }

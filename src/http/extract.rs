@@ -10,12 +10,15 @@ use axum::http::header::{AUTHORIZATION, CONTENT_TYPE};
 use axum::http::request::Parts;
 use base64::Engine;
 
+use super::RequestId;
 use super::error::ApiError;
 use super::form::{self, Decoder, Params};
+use super::idempotent::IdempotencyContext;
 use crate::app::AppState;
 use crate::domain::embedded_session::{Capability, EmbeddedSession, KeyState};
 use crate::domain::keys::{KeyKind, PresentedKey};
 use crate::domain::platform::{KeyGrant, Tenant};
+use crate::idempotency::{Fingerprint, IdempotencyKey};
 
 /// The key in a request's `Authorization` header: HTTP Basic with the key as the
 /// user name (any password), or Bearer. `None` when there is none to read.
@@ -212,24 +215,37 @@ pub trait FromParams: Sized {
     fn from_params(params: &mut Params<'_>) -> Option<Self>;
 }
 
-/// Decodes `bytes` (a body or a query string) into `T`.
-fn decode<T: FromParams>(bytes: &[u8], state: &AppState) -> Result<T, ApiError> {
+/// Decodes `bytes` (a body or a query string) into `T`, and fingerprints the
+/// parameters when `fingerprinted`.
+fn decode<T: FromParams>(
+    bytes: &[u8],
+    state: &AppState,
+    fingerprinted: bool,
+) -> Result<(T, Option<Fingerprint>), ApiError> {
     let form = form::parse(bytes, state.config.form_limits)?;
+    let fingerprint = fingerprinted.then(|| form::fingerprint(&form.tree));
     let mut decoder = Decoder::new(form.key_order);
     let parsed = {
         let mut root = decoder.root(form.tree);
         T::from_params(&mut root)
     };
     decoder.finish()?;
-    parsed.ok_or_else(|| ApiError::Internal {
+    let parsed = parsed.ok_or_else(|| ApiError::Internal {
         cause: anyhow::anyhow!("parameter decoding failed without recording an error"),
         retryable: false,
-    })
+    })?;
+    Ok((parsed, fingerprint))
 }
 
-/// Typed parameters from a form-encoded body.
+/// Typed parameters from a form-encoded body, and what the request needs to
+/// run idempotently.
 #[derive(Debug, Clone)]
-pub struct StripeForm<T>(pub T);
+pub struct StripeForm<T> {
+    /// The decoded parameters.
+    pub params: T,
+    /// The `Idempotency-Key`, path and request id.
+    pub idempotency: IdempotencyContext,
+}
 
 impl<T: FromParams> FromRequest<AppState> for StripeForm<T> {
     type Rejection = ApiError;
@@ -247,11 +263,27 @@ impl<T: FromParams> FromRequest<AppState> for StripeForm<T> {
                 return Err(ApiError::NotFormEncoded);
             }
         }
+        let key = match request.headers().get("idempotency-key") {
+            None => None,
+            Some(value) => IdempotencyKey::parse(&String::from_utf8_lossy(value.as_bytes()))
+                .map_err(|too_long| ApiError::IdempotencyKeyTooLong { len: too_long.len })?,
+        };
+        let path = request.uri().path().to_owned();
+        let request_id = request
+            .extensions()
+            .get::<RequestId>()
+            .cloned()
+            .unwrap_or_else(RequestId::generate);
         let limit = state.config.max_body_bytes;
         let bytes = axum::body::to_bytes(request.into_body(), limit)
             .await
             .map_err(|_| ApiError::BodyTooLarge { limit })?;
-        decode(&bytes, state).map(Self)
+        let (params, fingerprint) = decode(&bytes, state, key.is_some())?;
+        let keyed = key.zip(fingerprint);
+        Ok(Self {
+            params,
+            idempotency: IdempotencyContext::new(keyed, path, request_id),
+        })
     }
 }
 
@@ -267,7 +299,7 @@ impl<T: FromParams> FromRequestParts<AppState> for StripeQuery<T> {
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
         let query = parts.uri.query().unwrap_or_default();
-        decode(query.as_bytes(), state).map(Self)
+        decode(query.as_bytes(), state, false).map(|(params, _)| Self(params))
     }
 }
 

@@ -17,6 +17,7 @@ use indexmap::IndexMap;
 
 use super::error::ApiError;
 use crate::domain::account::FieldUpdate;
+use crate::idempotency::Fingerprint;
 
 /// A decoded value: text, a hash of named values, or a list from `a[]=`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -213,6 +214,47 @@ fn insert(tree: &mut FormTree, path: &[&str], value: String, key: &str) -> Resul
             _ => Err(conflict()),
         },
     }
+}
+
+/// A hash of the decoded parameters, equal for the same parameters whatever
+/// their order, bracket encoding or array style: hash keys are sorted, and a
+/// list (`a[]=`) counts as a hash indexed from 0 (`a[0]=`). Array order matters.
+pub fn fingerprint(tree: &FormTree) -> Fingerprint {
+    fn write_text(hasher: &mut blake3::Hasher, text: &str) {
+        hasher.update(&(text.len() as u64).to_le_bytes());
+        hasher.update(text.as_bytes());
+    }
+    fn write_entries<'a>(
+        hasher: &mut blake3::Hasher,
+        entries: impl Iterator<Item = (String, &'a FormValue)>,
+    ) {
+        let mut sorted: Vec<(String, &FormValue)> = entries.collect();
+        sorted.sort_by(|a, b| a.0.cmp(&b.0));
+        hasher.update(b"H");
+        hasher.update(&(sorted.len() as u64).to_le_bytes());
+        for (key, value) in sorted {
+            write_text(hasher, &key);
+            write_value(hasher, value);
+        }
+    }
+    fn write_value(hasher: &mut blake3::Hasher, value: &FormValue) {
+        match value {
+            FormValue::Text(text) => {
+                hasher.update(b"T");
+                write_text(hasher, text);
+            }
+            FormValue::Hash(map) => write_entries(hasher, map.iter().map(|(k, v)| (k.clone(), v))),
+            FormValue::List(items) => {
+                write_entries(
+                    hasher,
+                    items.iter().enumerate().map(|(i, v)| (i.to_string(), v)),
+                );
+            }
+        }
+    }
+    let mut hasher = blake3::Hasher::new();
+    write_entries(&mut hasher, tree.iter().map(|(k, v)| (k.clone(), v)));
+    Fingerprint(*hasher.finalize().as_bytes())
 }
 
 /// Collects what reading a request's parameters found wrong.
@@ -791,6 +833,40 @@ mod tests {
         });
         prop::collection::vec(("[a-z_]{1,6}", value), 0..5)
             .prop_map(|entries| entries.into_iter().collect())
+    }
+
+    fn fingerprint_of(input: &str) -> Fingerprint {
+        fingerprint(&tree(input))
+    }
+
+    #[test]
+    fn fingerprints_ignore_order_and_encoding_but_not_values() {
+        let base = fingerprint_of(
+            "account=acct_1&components[payments][enabled]=true&expand[0]=components",
+        );
+        assert_eq!(
+            base,
+            fingerprint_of(
+                "expand[]=components&components%5Bpayments%5D%5Benabled%5D=true&account=acct_1"
+            )
+        );
+        assert_ne!(
+            base,
+            fingerprint_of(
+                "account=acct_2&components[payments][enabled]=true&expand[0]=components"
+            )
+        );
+        assert_ne!(
+            base,
+            fingerprint_of("account=acct_1&components[payments][enabled]=true")
+        );
+        // Array order is part of the parameters.
+        assert_ne!(
+            fingerprint_of("expand[]=a&expand[]=b"),
+            fingerprint_of("expand[]=b&expand[]=a")
+        );
+        // A value is not a one-element hash.
+        assert_ne!(fingerprint_of("a=b"), fingerprint_of("a[b]="));
     }
 
     proptest! {

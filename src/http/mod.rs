@@ -14,6 +14,7 @@ use crate::domain::keys::random_alphanumeric;
 pub mod error;
 pub mod extract;
 pub mod form;
+pub mod idempotent;
 pub mod routes;
 pub mod version;
 

@@ -18,6 +18,9 @@ use crate::domain::external_account::BankAccount;
 use crate::domain::ids::{AccountId, EmbeddedSessionId, ExternalAccountId, PlatformId};
 use crate::domain::keys::SecretHash;
 use crate::domain::platform::{KeyGrant, NewPlatform, Tenant};
+use crate::idempotency::{
+    Attempt, BeginOutcome, Completion, IdempotencyScope, LeaseToken, SavedResponse,
+};
 
 pub mod sqlite;
 
@@ -118,8 +121,15 @@ pub enum BankAccountInsertOutcome {
     AccountMissing,
 }
 
+/// A response to save with a write, if the request carried an idempotency key.
+pub type Save<T> = Option<Completion<T>>;
+
 /// Durable state: platforms, keys, accounts, account sessions, embedded
-/// sessions and bank accounts.
+/// sessions, bank accounts and idempotency keys.
+///
+/// Methods that write on behalf of an idempotent request take a [`Save`]: when
+/// the write succeeds, the store renders the response from the write's result
+/// and saves it in the same transaction.
 #[async_trait]
 pub trait Store: Send + Sync + fmt::Debug {
     /// Stores a platform and the hashes of its keys.
@@ -144,7 +154,11 @@ pub trait Store: Send + Sync + fmt::Debug {
     async fn find_key(&self, hash: SecretHash) -> Result<Option<KeyGrant>, StoreError>;
 
     /// Stores a new account.
-    async fn insert_account(&self, account: &Account) -> Result<(), StoreError>;
+    async fn insert_account(
+        &self,
+        account: &Account,
+        save: Save<Account>,
+    ) -> Result<(), StoreError>;
 
     /// The platform's account with this id, in either mode, unless deleted.
     async fn find_account(
@@ -159,6 +173,7 @@ pub trait Store: Send + Sync + fmt::Debug {
         tenant: &Tenant,
         id: &AccountId,
         update: &AccountUpdate,
+        save: Save<Account>,
     ) -> Result<AccountUpdateOutcome, StoreError>;
 
     /// Deletes one of the tenant's accounts and revokes its account sessions
@@ -184,6 +199,7 @@ pub trait Store: Send + Sync + fmt::Debug {
         &self,
         tenant: &Tenant,
         session: &NewAccountSession,
+        save: Save<()>,
     ) -> Result<SessionInsertOutcome, StoreError>;
 
     /// Claims a client secret, atomically: of any number of concurrent claims of
@@ -194,6 +210,7 @@ pub trait Store: Send + Sync + fmt::Debug {
         tenant: &Tenant,
         secret: SecretHash,
         claim: &NewEmbeddedSession,
+        save: Save<EmbeddedSession>,
     ) -> Result<ClaimOutcome, StoreError>;
 
     /// The embedded session whose key has this hash, in any state.
@@ -217,6 +234,7 @@ pub trait Store: Send + Sync + fmt::Debug {
         tenant: &Tenant,
         secret: SecretHash,
         at: Timestamp,
+        save: Save<AccountSessionRecord>,
     ) -> Result<Option<AccountSessionRecord>, StoreError>;
 
     /// Moves one of the tenant's account sessions' expiry to `at` (if later),
@@ -226,6 +244,7 @@ pub trait Store: Send + Sync + fmt::Debug {
         tenant: &Tenant,
         secret: SecretHash,
         at: Timestamp,
+        save: Save<AccountSessionRecord>,
     ) -> Result<Option<AccountSessionRecord>, StoreError>;
 
     /// Deletes up to `batch` account sessions (and their embedded sessions) that
@@ -241,6 +260,7 @@ pub trait Store: Send + Sync + fmt::Debug {
         &self,
         tenant: &Tenant,
         bank_account: &BankAccount,
+        save: Save<BankAccount>,
     ) -> Result<BankAccountInsertOutcome, StoreError>;
 
     /// A page of an account's bank accounts, newest first; `None` if the account
@@ -261,4 +281,32 @@ pub trait Store: Send + Sync + fmt::Debug {
         account: &AccountId,
         id: &ExternalAccountId,
     ) -> Result<bool, StoreError>;
+
+    /// Begins an idempotent request: claims the key in flight under
+    /// `attempt.token` unless it has a result or a live lease. A key created
+    /// before `attempt.retention_cutoff`, or in flight past its lease, is taken
+    /// over as new.
+    async fn begin_idempotent(
+        &self,
+        scope: &IdempotencyScope,
+        attempt: &Attempt,
+    ) -> Result<BeginOutcome, StoreError>;
+
+    /// Saves the response of an idempotent request whose outcome wrote nothing
+    /// (errors, no-ops). Does nothing unless the key is still in flight under
+    /// `token`, so saving twice, or after the write saved it, is harmless.
+    async fn complete_idempotent(
+        &self,
+        scope: &IdempotencyScope,
+        token: LeaseToken,
+        response: &SavedResponse,
+    ) -> Result<(), StoreError>;
+
+    /// Deletes up to `batch` idempotency keys created before `created_before`;
+    /// returns how many it deleted.
+    async fn prune_idempotency_keys(
+        &self,
+        created_before: Timestamp,
+        batch: u32,
+    ) -> Result<u64, StoreError>;
 }

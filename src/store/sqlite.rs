@@ -38,7 +38,11 @@ use crate::domain::platform::{KeyGrant, NewPlatform, Tenant};
 
 use super::{
     AccountSessionRecord, AccountUpdateOutcome, BankAccountInsertOutcome, ClaimOutcome, Cursor,
-    Page, SessionInsertOutcome, Store, StoreError,
+    Page, Save, SessionInsertOutcome, Store, StoreError,
+};
+use crate::idempotency::{
+    Attempt, BeginOutcome, CompletedAttempt, Fingerprint, IdempotencyScope, LeaseToken,
+    SavedResponse,
 };
 
 /// Most writes one transaction takes; bounds the latency a batch adds.
@@ -55,6 +59,7 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!(
             "../../migrations/sqlite/0002_browser_side.sql"
         )),
+        M::up(include_str!("../../migrations/sqlite/0003_idempotency.sql")),
     ])
 }
 
@@ -490,7 +495,11 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn insert_account(&self, account: &Account) -> Result<(), StoreError> {
+    async fn insert_account(
+        &self,
+        account: &Account,
+        save: Save<Account>,
+    ) -> Result<(), StoreError> {
         let account = account.clone();
         self.write(move |conn| {
             conn.prepare_cached(
@@ -515,7 +524,7 @@ impl Store for SqliteStore {
                 capabilities_json(&account)?,
                 account.created.as_secs(),
             ])?;
-            Ok(())
+            save_completion(conn, save, &account)
         })
         .await
     }
@@ -547,6 +556,7 @@ impl Store for SqliteStore {
         tenant: &Tenant,
         id: &AccountId,
         update: &AccountUpdate,
+        save: Save<Account>,
     ) -> Result<AccountUpdateOutcome, StoreError> {
         let tenant = tenant.clone();
         let id = id.clone();
@@ -571,6 +581,7 @@ impl Store for SqliteStore {
                 updated.business_profile.name,
                 updated.business_profile.url,
             ])?;
+            save_completion(conn, save, &updated)?;
             Ok(AccountUpdateOutcome::Updated(updated))
         })
         .await
@@ -671,6 +682,7 @@ impl Store for SqliteStore {
         &self,
         tenant: &Tenant,
         session: &NewAccountSession,
+        save: Save<()>,
     ) -> Result<SessionInsertOutcome, StoreError> {
         let tenant = tenant.clone();
         let account = session.account.clone();
@@ -696,11 +708,11 @@ impl Store for SqliteStore {
                     created.as_secs(),
                     expires_at.as_secs(),
                 ])?;
-            Ok(if inserted == 1 {
-                SessionInsertOutcome::Created
-            } else {
-                SessionInsertOutcome::AccountMissing
-            })
+            if inserted == 0 {
+                return Ok(SessionInsertOutcome::AccountMissing);
+            }
+            save_completion(conn, save, &())?;
+            Ok(SessionInsertOutcome::Created)
         })
         .await
     }
@@ -709,6 +721,7 @@ impl Store for SqliteStore {
         tenant: &Tenant,
         secret: SecretHash,
         claim: &NewEmbeddedSession,
+        save: Save<EmbeddedSession>,
     ) -> Result<ClaimOutcome, StoreError> {
         let tenant = tenant.clone();
         let id = claim.id.clone();
@@ -753,7 +766,7 @@ impl Store for SqliteStore {
                 secret.as_bytes().as_slice(),
                 now.as_secs()
             ])?;
-            Ok(ClaimOutcome::Claimed(EmbeddedSession {
+            let session = EmbeddedSession {
                 id,
                 platform: tenant.platform,
                 mode: tenant.mode,
@@ -762,7 +775,9 @@ impl Store for SqliteStore {
                 expires_at: Timestamp::from_secs(expires_at),
                 logged_out_at: None,
                 revoked_at: None,
-            }))
+            };
+            save_completion(conn, save, &session)?;
+            Ok(ClaimOutcome::Claimed(session))
         })
         .await
     }
@@ -821,6 +836,7 @@ impl Store for SqliteStore {
         tenant: &Tenant,
         secret: SecretHash,
         at: Timestamp,
+        save: Save<AccountSessionRecord>,
     ) -> Result<Option<AccountSessionRecord>, StoreError> {
         let tenant = tenant.clone();
         self.write(move |conn| {
@@ -834,7 +850,11 @@ impl Store for SqliteStore {
                 tenant.mode.is_live(),
                 at.as_secs()
             ])?;
-            select_session_record(conn, &tenant, secret)
+            let record = select_session_record(conn, &tenant, secret)?;
+            if let Some(record) = &record {
+                save_completion(conn, save, record)?;
+            }
+            Ok(record)
         })
         .await
     }
@@ -844,6 +864,7 @@ impl Store for SqliteStore {
         tenant: &Tenant,
         secret: SecretHash,
         at: Timestamp,
+        save: Save<AccountSessionRecord>,
     ) -> Result<Option<AccountSessionRecord>, StoreError> {
         let tenant = tenant.clone();
         self.write(move |conn| {
@@ -857,7 +878,11 @@ impl Store for SqliteStore {
                 tenant.mode.is_live(),
                 at.as_secs()
             ])?;
-            select_session_record(conn, &tenant, secret)
+            let record = select_session_record(conn, &tenant, secret)?;
+            if let Some(record) = &record {
+                save_completion(conn, save, record)?;
+            }
+            Ok(record)
         })
         .await
     }
@@ -885,6 +910,7 @@ impl Store for SqliteStore {
         &self,
         tenant: &Tenant,
         bank_account: &BankAccount,
+        save: Save<BankAccount>,
     ) -> Result<BankAccountInsertOutcome, StoreError> {
         let tenant = tenant.clone();
         let bank = bank_account.clone();
@@ -910,11 +936,11 @@ impl Store for SqliteStore {
                     bank.fingerprint,
                     bank.created.as_secs(),
                 ])?;
-            Ok(if inserted == 1 {
-                BankAccountInsertOutcome::Created
-            } else {
-                BankAccountInsertOutcome::Duplicate
-            })
+            if inserted == 0 {
+                return Ok(BankAccountInsertOutcome::Duplicate);
+            }
+            save_completion(conn, save, &bank)?;
+            Ok(BankAccountInsertOutcome::Created)
         })
         .await
     }
@@ -1005,6 +1031,108 @@ impl Store for SqliteStore {
         })
         .await
     }
+
+    async fn begin_idempotent(
+        &self,
+        scope: &IdempotencyScope,
+        attempt: &Attempt,
+    ) -> Result<BeginOutcome, StoreError> {
+        let scope = scope.clone();
+        let attempt = attempt.clone();
+        self.write(move |conn| {
+            // Take the key if it is new, past retention, or in flight past its
+            // lease (its process died: nothing it wrote was committed).
+            let taken = conn
+                .prepare_cached(
+                    "insert into idempotency_keys (platform_id, livemode, key, path, fingerprint,
+                         original_request_id, lease_token, locked_until, status, body, created)
+                     values (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, null, null, ?9)
+                     on conflict (platform_id, livemode, key) do update set
+                         path = excluded.path, fingerprint = excluded.fingerprint,
+                         original_request_id = excluded.original_request_id,
+                         lease_token = excluded.lease_token, locked_until = excluded.locked_until,
+                         status = null, body = null, created = excluded.created
+                     where idempotency_keys.created < ?10
+                        or (idempotency_keys.status is null and idempotency_keys.locked_until <= ?9)",
+                )?
+                .execute(params![
+                    scope.tenant.platform.as_str(),
+                    scope.tenant.mode.is_live(),
+                    scope.key.as_str(),
+                    attempt.path,
+                    attempt.fingerprint.0.as_slice(),
+                    attempt.request_id,
+                    attempt.token.0.as_slice(),
+                    attempt.lease_until.as_secs(),
+                    attempt.now.as_secs(),
+                    attempt.retention_cutoff.as_secs(),
+                ])?;
+            if taken == 1 {
+                return Ok(BeginOutcome::Proceed);
+            }
+            let (path, fingerprint, original_request_id, status, body) = conn
+                .prepare_cached(
+                    "select path, fingerprint, original_request_id, status, body from idempotency_keys
+                     where platform_id = ?1 and livemode = ?2 and key = ?3",
+                )?
+                .query_row(
+                    params![scope.tenant.platform.as_str(), scope.tenant.mode.is_live(), scope.key.as_str()],
+                    |row| {
+                        Ok((
+                            row.get::<_, String>(0)?,
+                            row.get::<_, Vec<u8>>(1)?,
+                            row.get::<_, String>(2)?,
+                            row.get::<_, Option<u16>>(3)?,
+                            row.get::<_, Option<Vec<u8>>>(4)?,
+                        ))
+                    },
+                )?;
+            let (Some(status), Some(sealed_body)) = (status, body) else {
+                return Ok(BeginOutcome::InFlight);
+            };
+            let fingerprint: [u8; 32] = fingerprint
+                .try_into()
+                .map_err(|_| StoreError::Corrupt("idempotency fingerprint".to_owned()))?;
+            Ok(BeginOutcome::Completed(CompletedAttempt {
+                path,
+                fingerprint: Fingerprint(fingerprint),
+                original_request_id,
+                response: SavedResponse { status, sealed_body },
+            }))
+        })
+        .await
+    }
+
+    async fn complete_idempotent(
+        &self,
+        scope: &IdempotencyScope,
+        token: LeaseToken,
+        response: &SavedResponse,
+    ) -> Result<(), StoreError> {
+        let scope = scope.clone();
+        let response = response.clone();
+        self.write(move |conn| store_response(conn, &scope, token, &response))
+            .await
+    }
+
+    async fn prune_idempotency_keys(
+        &self,
+        created_before: Timestamp,
+        batch: u32,
+    ) -> Result<u64, StoreError> {
+        self.write(move |conn| {
+            let deleted = conn
+                .prepare_cached(
+                    "delete from idempotency_keys where (platform_id, livemode, key) in (
+                         select platform_id, livemode, key from idempotency_keys
+                         where created < ?1 limit ?2
+                     )",
+                )?
+                .execute(params![created_before.as_secs(), batch])?;
+            Ok(deleted as u64)
+        })
+        .await
+    }
 }
 
 /// Why a claim lost: the session's state, read in the same transaction.
@@ -1064,4 +1192,36 @@ fn parse_components(json: &str) -> Result<ResolvedComponents, StoreError> {
         .ok()
         .and_then(|value| ResolvedComponents::from_json(&value))
         .ok_or_else(|| StoreError::Corrupt("stored components".to_owned()))
+}
+
+/// Saves an idempotent request's response for the write's result `value`, in
+/// the write's own transaction.
+fn save_completion<T>(conn: &Connection, save: Save<T>, value: &T) -> Result<(), StoreError> {
+    let Some(completion) = save else {
+        return Ok(());
+    };
+    let (scope, token, response) = completion.render(value);
+    store_response(conn, &scope, token, &response)
+}
+
+/// Saves a response on a key still in flight under `token`.
+fn store_response(
+    conn: &Connection,
+    scope: &IdempotencyScope,
+    token: LeaseToken,
+    response: &SavedResponse,
+) -> Result<(), StoreError> {
+    conn.prepare_cached(
+        "update idempotency_keys set status = ?5, body = ?6
+         where platform_id = ?1 and livemode = ?2 and key = ?3 and lease_token = ?4 and status is null",
+    )?
+    .execute(params![
+        scope.tenant.platform.as_str(),
+        scope.tenant.mode.is_live(),
+        scope.key.as_str(),
+        token.0.as_slice(),
+        response.status,
+        response.sealed_body,
+    ])?;
+    Ok(())
 }

@@ -1,6 +1,7 @@
 //! `POST /v1/account_sessions`: create an account session for a connected account.
 
 use axum::extract::State;
+use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Json, Router};
 use serde::Serialize;
@@ -10,7 +11,7 @@ use crate::domain::account_session::{ClientSecret, NewAccountSession};
 use crate::domain::catalog::{
     self, ComponentRequest, ComponentsRequest, Feature, ResolvedComponents,
 };
-use crate::domain::embedded_session::NewEmbeddedSession;
+use crate::domain::embedded_session::{EmbeddedSession, NewEmbeddedSession};
 use crate::domain::ids::AccountId;
 use crate::http::error::{ApiError, ClaimRefusal};
 use crate::http::extract::{FromParams, PublishableKeyAuth, SecretKeyAuth, StripeForm};
@@ -104,53 +105,69 @@ pub struct AccountSessionResponse {
 
 /// Creates a session: resolves the components against the account's controller,
 /// stores the session (its secret only as a hash), and returns the secret once.
-#[tracing::instrument(skip_all, fields(account))]
+#[tracing::instrument(skip_all)]
 async fn create_account_session(
     State(state): State<AppState>,
     auth: SecretKeyAuth,
-    StripeForm(params): StripeForm<CreateAccountSessionParams>,
-) -> Result<Json<AccountSessionResponse>, ApiError> {
-    tracing::Span::current().record("account", params.account.as_str());
-    let tenant = &auth.tenant;
-    let missing = |exists_in| ApiError::ResourceMissing {
-        object: "account",
-        id: params.account.clone(),
-        param: Some("account".to_owned()),
-        exists_in,
-    };
-    let account_id = AccountId::parse(&params.account).ok_or_else(|| missing(None))?;
-    let account = state
-        .store
-        .find_account(&tenant.platform, &account_id)
-        .await?
-        .ok_or_else(|| missing(None))?;
-    if account.mode != tenant.mode {
-        return Err(missing(Some(account.mode)));
-    }
-    let components = ResolvedComponents::resolve(&params.components, &account.controller)
-        .map_err(|violation| ApiError::invalid(violation.param(), violation.to_string()))?;
-    let secret = ClientSecret::generate();
-    let created = state.clock.now();
-    let session = NewAccountSession {
-        account: account_id,
-        components,
-        secret_hash: secret.hash(),
-        created,
-        expires_at: created.plus(state.config.session_ttl),
-    };
-    match state.store.insert_account_session(tenant, &session).await? {
-        SessionInsertOutcome::Created => {}
-        SessionInsertOutcome::AccountMissing => return Err(missing(None)),
-    }
-    tracing::info!("account session created");
-    Ok(Json(AccountSessionResponse {
-        object: "account_session",
-        account: session.account,
-        client_secret: secret.expose().to_owned(),
-        expires_at: session.expires_at.as_secs(),
-        livemode: tenant.mode.is_live(),
-        components: session.components,
-    }))
+    form: StripeForm<CreateAccountSessionParams>,
+) -> Response {
+    let StripeForm {
+        params,
+        idempotency,
+    } = form;
+    idempotency
+        .run(&state, &auth.tenant, async |saver| {
+            let tenant = &auth.tenant;
+            let missing = |exists_in| ApiError::ResourceMissing {
+                object: "account",
+                id: params.account.clone(),
+                param: Some("account".to_owned()),
+                exists_in,
+            };
+            let account_id = AccountId::parse(&params.account).ok_or_else(|| missing(None))?;
+            let account = state
+                .store
+                .find_account(&tenant.platform, &account_id)
+                .await?
+                .ok_or_else(|| missing(None))?;
+            if account.mode != tenant.mode {
+                return Err(missing(Some(account.mode)));
+            }
+            let components = ResolvedComponents::resolve(&params.components, &account.controller)
+                .map_err(|violation| {
+                ApiError::invalid(violation.param(), violation.to_string())
+            })?;
+            let secret = ClientSecret::generate();
+            let created = state.clock.now();
+            let session = NewAccountSession {
+                account: account_id,
+                components,
+                secret_hash: secret.hash(),
+                created,
+                expires_at: created.plus(state.config.session_ttl),
+            };
+            let response = AccountSessionResponse {
+                object: "account_session",
+                account: session.account.clone(),
+                client_secret: secret.expose().to_owned(),
+                expires_at: session.expires_at.as_secs(),
+                livemode: tenant.mode.is_live(),
+                components: session.components.clone(),
+            };
+            let saved = serde_json::to_value(&response).unwrap_or_default();
+            let save = saver.on_success(move |_: &()| saved);
+            match state
+                .store
+                .insert_account_session(tenant, &session, save)
+                .await?
+            {
+                SessionInsertOutcome::Created => {}
+                SessionInsertOutcome::AccountMissing => return Err(missing(None)),
+            }
+            tracing::info!(account = %session.account, "account session created");
+            Ok(Json(response).into_response())
+        })
+        .await
 }
 
 /// Parameters of claim, revoke and expire: the client secret.
@@ -182,27 +199,37 @@ impl ClientSecretParams {
 async fn claim_account_session(
     State(state): State<AppState>,
     auth: PublishableKeyAuth,
-    StripeForm(params): StripeForm<ClientSecretParams>,
-) -> Result<Json<EmbeddedSessionResponse>, ApiError> {
-    let secret = params.secret()?;
-    let claim = NewEmbeddedSession::generate(auth.tenant.mode, state.clock.now());
-    match state
-        .store
-        .claim_account_session(&auth.tenant, secret.hash(), &claim)
-        .await?
-    {
-        ClaimOutcome::Claimed(session) => {
-            tracing::info!(embedded_session = %session.id, account = %session.account, "client secret claimed");
-            Ok(Json(EmbeddedSessionResponse::new(
-                session,
-                Some(claim.key.expose().to_owned()),
-            )))
-        }
-        ClaimOutcome::NotFound => Err(ApiError::UnknownClientSecret),
-        ClaimOutcome::AlreadyClaimed => Err(ApiError::ClaimRefused(ClaimRefusal::AlreadyClaimed)),
-        ClaimOutcome::Expired => Err(ApiError::ClaimRefused(ClaimRefusal::Expired)),
-        ClaimOutcome::Revoked => Err(ApiError::ClaimRefused(ClaimRefusal::Revoked)),
-    }
+    form: StripeForm<ClientSecretParams>,
+) -> Response {
+    let StripeForm {
+        params,
+        idempotency,
+    } = form;
+    idempotency
+        .run(&state, &auth.tenant, async |saver| {
+            let secret = params.secret()?;
+            let claim = NewEmbeddedSession::generate(auth.tenant.mode, state.clock.now());
+            let key = claim.key.expose().to_owned();
+            let save = saver.on_success({
+                let key = key.clone();
+                move |session: &EmbeddedSession| EmbeddedSessionResponse::new(session.clone(), Some(key))
+            });
+            match state
+                .store
+                .claim_account_session(&auth.tenant, secret.hash(), &claim, save)
+                .await?
+            {
+                ClaimOutcome::Claimed(session) => {
+                    tracing::info!(embedded_session = %session.id, account = %session.account, "client secret claimed");
+                    Ok(Json(EmbeddedSessionResponse::new(session, Some(key))).into_response())
+                }
+                ClaimOutcome::NotFound => Err(ApiError::UnknownClientSecret),
+                ClaimOutcome::AlreadyClaimed => Err(ApiError::ClaimRefused(ClaimRefusal::AlreadyClaimed)),
+                ClaimOutcome::Expired => Err(ApiError::ClaimRefused(ClaimRefusal::Expired)),
+                ClaimOutcome::Revoked => Err(ApiError::ClaimRefused(ClaimRefusal::Revoked)),
+            }
+        })
+        .await
 }
 
 /// An account session as its platform sees it after creation: never its secret.
@@ -237,19 +264,28 @@ impl AccountSessionStateResponse {
 async fn revoke_account_session(
     State(state): State<AppState>,
     auth: SecretKeyAuth,
-    StripeForm(params): StripeForm<ClientSecretParams>,
-) -> Result<Json<AccountSessionStateResponse>, ApiError> {
-    let secret = params.secret()?;
-    let record = state
-        .store
-        .revoke_account_session(&auth.tenant, secret.hash(), state.clock.now())
-        .await?
-        .ok_or(ApiError::UnknownClientSecret)?;
-    tracing::info!(account = %record.account, "account session revoked");
-    Ok(Json(AccountSessionStateResponse::new(
-        record,
-        auth.tenant.mode.is_live(),
-    )))
+    form: StripeForm<ClientSecretParams>,
+) -> Response {
+    let StripeForm {
+        params,
+        idempotency,
+    } = form;
+    idempotency
+        .run(&state, &auth.tenant, async |saver| {
+            let secret = params.secret()?;
+            let livemode = auth.tenant.mode.is_live();
+            let save = saver.on_success(move |record: &AccountSessionRecord| {
+                AccountSessionStateResponse::new(record.clone(), livemode)
+            });
+            let record = state
+                .store
+                .revoke_account_session(&auth.tenant, secret.hash(), state.clock.now(), save)
+                .await?
+                .ok_or(ApiError::UnknownClientSecret)?;
+            tracing::info!(account = %record.account, "account session revoked");
+            Ok(Json(AccountSessionStateResponse::new(record, livemode)).into_response())
+        })
+        .await
 }
 
 /// Test mode only: the session, and its embedded session key, expire now, so a
@@ -258,16 +294,27 @@ async fn revoke_account_session(
 async fn expire_account_session(
     State(state): State<AppState>,
     auth: SecretKeyAuth,
-    StripeForm(params): StripeForm<ClientSecretParams>,
-) -> Result<Json<AccountSessionStateResponse>, ApiError> {
+    form: StripeForm<ClientSecretParams>,
+) -> Response {
+    let StripeForm {
+        params,
+        idempotency,
+    } = form;
     if auth.tenant.mode.is_live() {
-        return Err(ApiError::TestModeOnly);
+        return ApiError::TestModeOnly.into_response();
     }
-    let secret = params.secret()?;
-    let record = state
-        .store
-        .expire_account_session(&auth.tenant, secret.hash(), state.clock.now())
-        .await?
-        .ok_or(ApiError::UnknownClientSecret)?;
-    Ok(Json(AccountSessionStateResponse::new(record, false)))
+    idempotency
+        .run(&state, &auth.tenant, async |saver| {
+            let secret = params.secret()?;
+            let save = saver.on_success(|record: &AccountSessionRecord| {
+                AccountSessionStateResponse::new(record.clone(), false)
+            });
+            let record = state
+                .store
+                .expire_account_session(&auth.tenant, secret.hash(), state.clock.now(), save)
+                .await?
+                .ok_or(ApiError::UnknownClientSecret)?;
+            Ok(Json(AccountSessionStateResponse::new(record, false)).into_response())
+        })
+        .await
 }

@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 
 use axum::extract::{Path, State};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Serialize;
@@ -14,7 +15,6 @@ use crate::domain::account::{
     MetadataUpdate, NewAccount, RequirementCollection,
 };
 use crate::domain::ids::{AccountId, ExternalAccountId};
-use crate::domain::platform::Tenant;
 use crate::http::error::ApiError;
 use crate::http::extract::{FromParams, NoParams, SecretKeyAuth, StripeForm, StripeQuery};
 use crate::http::form::{Cleared, FormValue, Params};
@@ -139,16 +139,11 @@ const CREATABLE_FEE_PAYERS: &[(&str, FeePayer)] = &[
     ("application", FeePayer::Application),
 ];
 
-/// `POST /v1/accounts` parameters.
+/// `POST /v1/accounts` parameters, checked into the account to create: the
+/// controller combination and metadata limits are validation, so a request
+/// that breaks them never begins executing (and is not saved for idempotency).
 #[derive(Debug)]
-pub struct CreateAccountParams {
-    choice: ControllerChoice,
-    country: String,
-    email: Option<String>,
-    metadata: MetadataUpdate,
-    business_profile: BusinessProfile,
-    capabilities: Vec<String>,
-}
+pub struct CreateAccountParams(NewAccount);
 
 impl FromParams for CreateAccountParams {
     fn from_params(params: &mut Params<'_>) -> Option<Self> {
@@ -167,21 +162,39 @@ impl FromParams for CreateAccountParams {
         let country = read_country(params);
         let email = read_email(params);
         let metadata = read_metadata(params);
-        let business_profile = read_business_profile(params);
-        let business_profile = BusinessProfile {
-            name: business_profile.0.apply(&None),
-            url: business_profile.1.apply(&None),
-        };
+        let (name, url) = read_business_profile(params);
         let capabilities = read_capabilities(params);
         read_expand(params, EXPANDABLE)?;
-        Some(Self {
-            choice,
+        let controller = match choice {
+            ControllerChoice::Type(account_type) => Controller::for_type(account_type),
+            ControllerChoice::Properties(properties) => {
+                match Controller::from_properties(properties) {
+                    Ok(controller) => controller,
+                    Err(unsupported) => {
+                        params.reject(ApiError::invalid(unsupported.param, unsupported.message));
+                        return None;
+                    }
+                }
+            }
+        };
+        let metadata = match metadata.apply(&Metadata::new()) {
+            Ok(metadata) => metadata,
+            Err(invalid) => {
+                params.reject(ApiError::invalid(invalid.param(), invalid.to_string()));
+                return None;
+            }
+        };
+        Some(Self(NewAccount {
+            controller,
             country: country.unwrap_or_else(|| "US".to_owned()),
             email,
             metadata,
-            business_profile,
-            capabilities,
-        })
+            business_profile: BusinessProfile {
+                name: name.apply(&None),
+                url: url.apply(&None),
+            },
+            requested_capabilities: capabilities,
+        }))
     }
 }
 
@@ -503,30 +516,22 @@ async fn tenant_account(
 async fn create_account(
     State(state): State<AppState>,
     auth: SecretKeyAuth,
-    StripeForm(params): StripeForm<CreateAccountParams>,
-) -> Result<Json<AccountResponse>, ApiError> {
-    let controller = match params.choice {
-        ControllerChoice::Type(account_type) => Controller::for_type(account_type),
-        ControllerChoice::Properties(properties) => Controller::from_properties(properties)
-            .map_err(|unsupported| ApiError::invalid(unsupported.param, unsupported.message))?,
-    };
-    let metadata = params
-        .metadata
-        .apply(&Metadata::new())
-        .map_err(|invalid| ApiError::invalid(invalid.param(), invalid.to_string()))?;
-    let new_account = NewAccount {
-        controller,
-        country: params.country,
-        email: params.email,
-        metadata,
-        business_profile: params.business_profile,
-        requested_capabilities: params.capabilities,
-    };
-    let Tenant { platform, mode } = auth.tenant.clone();
-    let account = new_account.into_account(platform, mode, state.clock.now());
-    state.store.insert_account(&account).await?;
-    tracing::info!(account = %account.id, "account created");
-    Ok(Json(account.into()))
+    form: StripeForm<CreateAccountParams>,
+) -> Response {
+    let StripeForm {
+        params: CreateAccountParams(new_account),
+        idempotency,
+    } = form;
+    let tenant = auth.tenant.clone();
+    idempotency
+        .run(&state, &auth.tenant, async |saver| {
+            let account = new_account.into_account(tenant.platform, tenant.mode, state.clock.now());
+            let save = saver.on_success(|account: &Account| AccountResponse::from(account.clone()));
+            state.store.insert_account(&account, save).await?;
+            tracing::info!(account = %account.id, "account created");
+            Ok(Json(AccountResponse::from(account)).into_response())
+        })
+        .await
 }
 
 #[tracing::instrument(skip_all, fields(account = %id))]
@@ -545,20 +550,31 @@ async fn update_account(
     State(state): State<AppState>,
     Path(id): Path<String>,
     auth: SecretKeyAuth,
-    StripeForm(UpdateAccountParams(update)): StripeForm<UpdateAccountParams>,
-) -> Result<Json<AccountResponse>, ApiError> {
-    let parsed = AccountId::parse(&id).ok_or_else(|| no_access(&auth, &id))?;
-    match state
-        .store
-        .update_account(&auth.tenant, &parsed, &update)
-        .await?
-    {
-        AccountUpdateOutcome::Updated(account) => Ok(Json(account.into())),
-        AccountUpdateOutcome::NotFound => Err(no_access(&auth, &id)),
-        AccountUpdateOutcome::Invalid(invalid) => {
-            Err(ApiError::invalid(invalid.param(), invalid.to_string()))
-        }
-    }
+    form: StripeForm<UpdateAccountParams>,
+) -> Response {
+    let StripeForm {
+        params: UpdateAccountParams(update),
+        idempotency,
+    } = form;
+    idempotency
+        .run(&state, &auth.tenant, async |saver| {
+            let parsed = AccountId::parse(&id).ok_or_else(|| no_access(&auth, &id))?;
+            let save = saver.on_success(|account: &Account| AccountResponse::from(account.clone()));
+            match state
+                .store
+                .update_account(&auth.tenant, &parsed, &update, save)
+                .await?
+            {
+                AccountUpdateOutcome::Updated(account) => {
+                    Ok(Json(AccountResponse::from(account)).into_response())
+                }
+                AccountUpdateOutcome::NotFound => Err(no_access(&auth, &id)),
+                AccountUpdateOutcome::Invalid(invalid) => {
+                    Err(ApiError::invalid(invalid.param(), invalid.to_string()))
+                }
+            }
+        })
+        .await
 }
 
 #[tracing::instrument(skip_all, fields(account = %id))]

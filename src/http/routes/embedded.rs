@@ -3,11 +3,13 @@
 //! session's components grant it, and acts only on the session's account.
 
 use axum::extract::{Path, State};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get};
 use axum::{Json, Router};
 use serde::Serialize;
 
 use crate::app::AppState;
+use crate::domain::account::Account;
 use crate::domain::catalog::ResolvedComponents;
 use crate::domain::embedded_session::{Capability, EmbeddedSession};
 use crate::domain::external_account::{BankAccount, BankAccountDetails};
@@ -205,24 +207,38 @@ impl FromParams for UpdateOwnAccountParams {
 async fn update_own_account(
     State(state): State<AppState>,
     auth: EmbeddedAuth,
-    StripeForm(UpdateOwnAccountParams(update)): StripeForm<UpdateOwnAccountParams>,
-) -> Result<Json<AccountResponse>, ApiError> {
-    auth.require(Capability::UpdateAccount)?;
-    match state
-        .store
-        .update_account(&auth.tenant(), &auth.session.account, &update)
-        .await?
-    {
-        AccountUpdateOutcome::Updated(account) => {
-            Ok(Json(AccountResponse::for_connected_account(account)))
-        }
-        AccountUpdateOutcome::NotFound => Err(ApiError::InvalidApiKey {
-            masked: auth.key.masked(),
-        }),
-        AccountUpdateOutcome::Invalid(invalid) => {
-            Err(ApiError::invalid(invalid.param(), invalid.to_string()))
-        }
+    form: StripeForm<UpdateOwnAccountParams>,
+) -> Response {
+    let StripeForm {
+        params: UpdateOwnAccountParams(update),
+        idempotency,
+    } = form;
+    if let Err(denied) = auth.require(Capability::UpdateAccount) {
+        return denied.into_response();
     }
+    let tenant = auth.tenant();
+    idempotency
+        .run(&state, &tenant, async |saver| {
+            let save = saver.on_success(|account: &Account| {
+                AccountResponse::for_connected_account(account.clone())
+            });
+            match state
+                .store
+                .update_account(&tenant, &auth.session.account, &update, save)
+                .await?
+            {
+                AccountUpdateOutcome::Updated(account) => {
+                    Ok(Json(AccountResponse::for_connected_account(account)).into_response())
+                }
+                AccountUpdateOutcome::NotFound => Err(ApiError::InvalidApiKey {
+                    masked: auth.key.masked(),
+                }),
+                AccountUpdateOutcome::Invalid(invalid) => {
+                    Err(ApiError::invalid(invalid.param(), invalid.to_string()))
+                }
+            }
+        })
+        .await
 }
 
 #[tracing::instrument(skip_all)]
@@ -281,34 +297,47 @@ impl FromParams for CreateBankAccountParams {
 async fn create_own_bank_account(
     State(state): State<AppState>,
     auth: EmbeddedAuth,
-    StripeForm(CreateBankAccountParams(details)): StripeForm<CreateBankAccountParams>,
-) -> Result<Json<BankAccountResponse>, ApiError> {
-    auth.require(Capability::ManageExternalAccounts)?;
-    let bank = BankAccount {
-        id: ExternalAccountId::generate(),
-        account: auth.session.account.clone(),
-        fingerprint: state.keyring.fingerprint(&details.fingerprint_input()),
-        last4: details.last4(),
-        country: details.country,
-        currency: details.currency,
-        account_holder_name: details.account_holder_name,
-        routing_number: details.routing_number,
-        created: state.clock.now(),
-    };
-    match state
-        .store
-        .insert_bank_account(&auth.tenant(), &bank)
-        .await?
-    {
-        BankAccountInsertOutcome::Created => {
-            tracing::info!(bank_account = %bank.id, "bank account attached");
-            Ok(Json(bank.into()))
-        }
-        BankAccountInsertOutcome::Duplicate => Err(ApiError::BankAccountExists),
-        BankAccountInsertOutcome::AccountMissing => Err(ApiError::InvalidApiKey {
-            masked: auth.key.masked(),
-        }),
+    form: StripeForm<CreateBankAccountParams>,
+) -> Response {
+    let StripeForm {
+        params: CreateBankAccountParams(details),
+        idempotency,
+    } = form;
+    if let Err(denied) = auth.require(Capability::ManageExternalAccounts) {
+        return denied.into_response();
     }
+    let tenant = auth.tenant();
+    idempotency
+        .run(&state, &tenant, async |saver| {
+            let bank = BankAccount {
+                id: ExternalAccountId::generate(),
+                account: auth.session.account.clone(),
+                fingerprint: state.keyring.fingerprint(&details.fingerprint_input()),
+                last4: details.last4(),
+                country: details.country,
+                currency: details.currency,
+                account_holder_name: details.account_holder_name,
+                routing_number: details.routing_number,
+                created: state.clock.now(),
+            };
+            let save =
+                saver.on_success(|bank: &BankAccount| BankAccountResponse::from(bank.clone()));
+            match state
+                .store
+                .insert_bank_account(&tenant, &bank, save)
+                .await?
+            {
+                BankAccountInsertOutcome::Created => {
+                    tracing::info!(bank_account = %bank.id, "bank account attached");
+                    Ok(Json(BankAccountResponse::from(bank)).into_response())
+                }
+                BankAccountInsertOutcome::Duplicate => Err(ApiError::BankAccountExists),
+                BankAccountInsertOutcome::AccountMissing => Err(ApiError::InvalidApiKey {
+                    masked: auth.key.masked(),
+                }),
+            }
+        })
+        .await
 }
 
 #[tracing::instrument(skip_all, fields(bank_account = %id))]
