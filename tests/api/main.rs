@@ -7,5 +7,6 @@
 // crate-level lints in a test harness, so this is an allow.)
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod accounts;
 mod helpers;
 mod wire;
