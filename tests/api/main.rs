@@ -7,6 +7,7 @@
 // crate-level lints in a test harness, so this is an allow.)
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod account_sessions;
 mod accounts;
 mod helpers;
 mod wire;
