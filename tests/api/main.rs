@@ -9,5 +9,6 @@
 
 mod account_sessions;
 mod accounts;
+mod catalog;
 mod helpers;
 mod wire;
