@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 
 use crate::helpers::{
     DEFAULT_TTL_SECS, Exchange, SEED_COMPONENTS, START, TestApp, client_secret, exactly,
-    is_client_secret, message_filters, spawn_app, spawn_app_with,
+    is_client_secret, join_all, message_filters, spawn_app, spawn_app_with,
 };
 
 /// Creates an account with `body` and returns its id.
@@ -1513,4 +1513,46 @@ async fn a_created_session_is_stored_with_its_secret_only_as_a_hash() {
         }
     }
     assert!(files_read >= 1);
+}
+
+#[tokio::test]
+async fn concurrent_requests_each_get_their_own_stored_session() {
+    // Arrange
+    let app = spawn_app().await;
+    let id = account(&app, "").await;
+    let body = format!("account={id}&{SEED_COMPONENTS}");
+
+    // Act: twenty requests in flight at once, committed by the store's group writer.
+    let responses =
+        join_all((0..20).map(|_| app.create_account_session(&app.platform.secret, &body))).await;
+
+    // Assert
+    let mut secrets: Vec<String> = responses
+        .into_iter()
+        .map(|response| response.ok()["client_secret"].as_str().unwrap().to_owned())
+        .collect();
+    secrets.sort_unstable();
+    secrets.dedup();
+    assert_eq!(secrets.len(), 20);
+    let db = rusqlite::Connection::open_with_flags(
+        &app.db_path,
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+    )
+    .unwrap();
+    let stored: i64 = db
+        .query_row("select count(*) from account_sessions", [], |row| {
+            row.get(0)
+        })
+        .unwrap();
+    assert_eq!(stored, 20);
+    for secret in &secrets {
+        let found: i64 = db
+            .query_row(
+                "select count(*) from account_sessions where secret_hash = ?1",
+                [SecretHash::of(secret).as_bytes().as_slice()],
+                |row| row.get(0),
+            )
+            .unwrap();
+        assert_eq!(found, 1);
+    }
 }

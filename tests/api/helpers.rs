@@ -42,9 +42,6 @@ pub(crate) const SEED_COMPONENTS: &str = "components[account_onboarding][enabled
 /// The four keys of one platform, as `connect-sessions platforms create` prints them.
 #[derive(Debug, Clone)]
 pub(crate) struct PlatformKeys {
-    /// The platform's id.
-    #[allow(dead_code, reason = "kept for debugging failing tests")]
-    pub(crate) id: String,
     /// `sk_test_…`
     pub(crate) secret: String,
     /// `pk_test_…`
@@ -58,7 +55,6 @@ pub(crate) struct PlatformKeys {
 impl PlatformKeys {
     fn of(platform: &NewPlatform) -> Self {
         Self {
-            id: platform.id.as_str().to_owned(),
             secret: platform.secret_key.expose().to_owned(),
             publishable: platform.publishable_key.expose().to_owned(),
             live_secret: platform.live_secret_key.expose().to_owned(),
@@ -369,4 +365,33 @@ pub(crate) fn message_filters() -> SettingsBindDropGuard {
 /// Percent-encodes `[` and `]`, as stripe-node does not and some clients do.
 pub(crate) fn encode_brackets(body: &str) -> String {
     body.replace('[', "%5B").replace(']', "%5D")
+}
+
+/// Runs every future concurrently on this task and returns their outputs in order.
+pub(crate) async fn join_all<F: std::future::Future>(
+    futures: impl Iterator<Item = F>,
+) -> Vec<F::Output> {
+    let mut set = Vec::new();
+    for future in futures {
+        set.push(Box::pin(future));
+    }
+    let mut outputs: Vec<Option<F::Output>> = set.iter().map(|_| None).collect();
+    std::future::poll_fn(|cx| {
+        let mut pending = false;
+        for (future, output) in set.iter_mut().zip(outputs.iter_mut()) {
+            if output.is_none() {
+                match future.as_mut().poll(cx) {
+                    std::task::Poll::Ready(value) => *output = Some(value),
+                    std::task::Poll::Pending => pending = true,
+                }
+            }
+        }
+        if pending {
+            std::task::Poll::Pending
+        } else {
+            std::task::Poll::Ready(())
+        }
+    })
+    .await;
+    outputs.into_iter().map(Option::unwrap).collect()
 }
