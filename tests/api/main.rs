@@ -1,1 +1,14 @@
-//! API tests.
+//! Black-box API tests: the real application on a random port, its own SQLite
+//! database, a clock the tests move, and every response body pinned by an
+//! inline snapshot.
+
+// Test code states its expectations with unwrap/expect: a panic is a failure
+// with a message, which is what a test wants. (`#![expect]` cannot be used for
+// crate-level lints in a test harness, so this is an allow.)
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod account_sessions;
+mod accounts;
+mod catalog;
+mod helpers;
+mod wire;
