@@ -59,12 +59,12 @@ impl BankAccountDetails {
         routing_number: Option<String>,
         account_number: &str,
     ) -> Result<Self, InvalidBankAccount> {
-        if country.len() != 2 || !country.bytes().all(|b| b.is_ascii_alphabetic()) {
+        let Some(country) = super::country::parse(country) else {
             return Err(invalid(
                 "country",
-                format!("Invalid country: '{country}' is not a two-letter country code."),
+                format!("Invalid country: '{country}' is not an ISO 3166-1 alpha-2 country code."),
             ));
-        }
+        };
         if currency.len() != 3 || !currency.bytes().all(|b| b.is_ascii_alphabetic()) {
             return Err(invalid(
                 "currency",
@@ -83,7 +83,6 @@ impl BankAccountDetails {
                 "Invalid account number: it must be 4 to 34 letters and digits.",
             ));
         }
-        let country = country.to_ascii_uppercase();
         let routing_number = routing_number.map(|number| number.trim().to_owned());
         match (&routing_number, country.as_str()) {
             (None, "US") => {

@@ -3,6 +3,7 @@
 pub mod account;
 pub mod account_session;
 pub mod catalog;
+pub mod country;
 pub mod embedded_session;
 pub mod external_account;
 pub mod ids;

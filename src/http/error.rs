@@ -141,6 +141,12 @@ pub enum ApiError {
         /// What is wrong and what is allowed.
         message: String,
     },
+    /// A request that is wrong as a whole (its body), not in one parameter.
+    #[error("invalid request: {message}")]
+    InvalidRequest {
+        /// What is wrong.
+        message: String,
+    },
     /// An `expand[]` entry naming nothing expandable.
     #[error("cannot expand {path}")]
     CannotExpand {
@@ -460,6 +466,7 @@ impl ApiError {
                 message.clone(),
                 Some(param.clone()),
             ),
+            Self::InvalidRequest { message } => (S::BAD_REQUEST, invalid, None, message.clone(), None),
             Self::CannotExpand { path, param } => (
                 S::BAD_REQUEST,
                 invalid,

@@ -269,6 +269,7 @@ impl<T: FromParams> FromRequest<AppState> for StripeForm<T> {
                 .map_err(|too_long| ApiError::IdempotencyKeyTooLong { len: too_long.len })?,
         };
         let path = request.uri().path().to_owned();
+        let query = request.uri().query().map(str::to_owned);
         let request_id = request
             .extensions()
             .get::<RequestId>()
@@ -278,6 +279,12 @@ impl<T: FromParams> FromRequest<AppState> for StripeForm<T> {
         let bytes = axum::body::to_bytes(request.into_body(), limit)
             .await
             .map_err(|_| ApiError::BodyTooLarge { limit })?;
+        // Parameters in a POST's query string count too, as in Stripe's Rails
+        // heritage: they come first, so the body wins where both set a value.
+        let bytes = match query {
+            Some(query) if !query.is_empty() => [query.as_bytes(), b"&", &bytes].concat().into(),
+            _ => bytes,
+        };
         let (params, fingerprint) = decode(&bytes, state, key.is_some())?;
         let keyed = key.zip(fingerprint);
         Ok(Self {

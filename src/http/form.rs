@@ -85,13 +85,14 @@ pub enum FormError {
 
 impl From<FormError> for ApiError {
     fn from(error: FormError) -> Self {
-        let param = match &error {
-            FormError::TooDeep { param, .. } | FormError::Conflict { param } => param.clone(),
-            FormError::InvalidUtf8 | FormError::TooManyParams { .. } => String::new(),
-        };
-        ApiError::InvalidParam {
-            param,
-            message: error.to_string(),
+        let message = error.to_string();
+        match error {
+            FormError::TooDeep { param, .. } | FormError::Conflict { param } => {
+                ApiError::InvalidParam { param, message }
+            }
+            FormError::InvalidUtf8 | FormError::TooManyParams { .. } => {
+                ApiError::InvalidRequest { message }
+            }
         }
     }
 }
@@ -615,6 +616,22 @@ impl<'d> Params<'d> {
     /// Takes every remaining entry, for hashes whose keys are data (components, metadata).
     pub fn drain(&mut self) -> Vec<(String, FormValue)> {
         self.map.drain(..).collect()
+    }
+}
+
+/// The full path of the first value inside `value`, found at `param`: what a
+/// client sent, as opposed to the hash that holds it.
+pub fn first_leaf_param(param: String, value: &FormValue) -> String {
+    match value {
+        FormValue::Text(_) => param,
+        FormValue::Hash(map) => match map.iter().next() {
+            Some((key, child)) => first_leaf_param(format!("{param}[{key}]"), child),
+            None => param,
+        },
+        FormValue::List(items) => match items.first() {
+            Some(child) => first_leaf_param(format!("{param}[0]"), child),
+            None => param,
+        },
     }
 }
 

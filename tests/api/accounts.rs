@@ -682,7 +682,6 @@ async fn create_account_rejects_a_country_that_is_not_two_letters() {
 }
 
 #[tokio::test]
-#[ignore = "server bug: any two letters are taken as a country, though the message says such a country is unknown"]
 async fn create_account_rejects_a_two_letter_code_that_is_no_country() {
     // Arrange
     let app = spawn_app().await;
@@ -1256,7 +1255,6 @@ async fn update_account_refuses_to_change_controller_properties() {
 }
 
 #[tokio::test]
-#[ignore = "server bug: the refused controller update names `controller[fees]`, not the full path `controller[fees][payer]`"]
 async fn update_account_names_the_full_path_of_the_controller_property_it_refuses() {
     // Arrange
     let app = spawn_app().await;

@@ -13,6 +13,7 @@ use connect_sessions::app::{App, AppState};
 use connect_sessions::clock::{ManualClock, Timestamp};
 use connect_sessions::config::ApiConfig;
 use connect_sessions::domain::platform::NewPlatform;
+use connect_sessions::keyring::Keyring;
 use connect_sessions::store::Store;
 use connect_sessions::store::sqlite::SqliteStore;
 use connect_sessions::telemetry::{self, LogFormat};
@@ -79,6 +80,12 @@ pub(crate) struct TestApp {
     /// A second platform, to check that platforms never see each other's accounts.
     pub(crate) other_platform: PlatformKeys,
     client: reqwest::Client,
+    /// The application's store, for tests that look underneath the API.
+    #[expect(dead_code, reason = "used by the browser-side and idempotency tests to come")]
+    pub(crate) store: Arc<dyn Store>,
+    /// The application's master keys.
+    #[expect(dead_code, reason = "used by the idempotency tests to come")]
+    pub(crate) keyring: Arc<Keyring>,
     /// Deleted (with the database) when the test ends.
     _db_dir: TempDir,
 }
@@ -172,14 +179,18 @@ pub(crate) async fn spawn_app_with(config: ApiConfig) -> TestApp {
             .expect("cannot create a platform");
     }
 
+    let keyring = Arc::new(Keyring::generate());
     let state = AppState {
-        store,
+        store: store.clone(),
         clock: Arc::new(clock.clone()),
         config: Arc::new(config.clone()),
+        keyring: keyring.clone(),
     };
+    // Tests prune by calling `maintenance::prune_once`, at the instant they choose.
     let app = App::build("127.0.0.1:0".parse().expect("valid address"), state)
         .await
-        .expect("cannot build the application");
+        .expect("cannot build the application")
+        .with_pruning(None);
     let address = format!("http://127.0.0.1:{}", app.port());
     tokio::spawn(app.run_until(std::future::pending()));
 
@@ -191,6 +202,8 @@ pub(crate) async fn spawn_app_with(config: ApiConfig) -> TestApp {
         platform: PlatformKeys::of(&platform),
         other_platform: PlatformKeys::of(&other_platform),
         client: reqwest::Client::new(),
+        store,
+        keyring,
         _db_dir: db_dir,
     }
 }

@@ -17,7 +17,7 @@ use crate::domain::account::{
 use crate::domain::ids::{AccountId, ExternalAccountId};
 use crate::http::error::ApiError;
 use crate::http::extract::{FromParams, NoParams, SecretKeyAuth, StripeForm, StripeQuery};
-use crate::http::form::{Cleared, FormValue, Params};
+use crate::http::form::{Cleared, FormValue, Params, first_leaf_param};
 use crate::store::AccountUpdateOutcome;
 
 use super::embedded::{BankAccountResponse, DeletedResponse};
@@ -220,11 +220,11 @@ fn read_controller(params: &mut Params<'_>) -> Option<ControllerProperties> {
     })
 }
 
-/// `country`: two letters, upper-cased.
+/// `country`: an assigned ISO 3166-1 alpha-2 code, upper-cased.
 fn read_country(params: &mut Params<'_>) -> Option<String> {
     let country = params.optional_string("country")?;
-    if country.len() == 2 && country.bytes().all(|b| b.is_ascii_alphabetic()) {
-        return Some(country.to_ascii_uppercase());
+    if let Some(code) = crate::domain::country::parse(&country) {
+        return Some(code);
     }
     params.reject(ApiError::invalid(
         "country",
@@ -346,13 +346,10 @@ impl FromParams for UpdateAccountParams {
         let (business_profile_name, business_profile_url) = read_business_profile(params);
         if let Some(mut controller) = params.optional_hash("controller") {
             // Controller properties are fixed at creation; name the first one sent.
-            let sent = controller
-                .drain()
-                .into_iter()
-                .next()
-                .map(|(key, _)| key)
-                .unwrap_or_default();
-            let param = controller.param(&sent);
+            let param = match controller.drain().into_iter().next() {
+                Some((key, value)) => first_leaf_param(controller.param(&key), &value),
+                None => "controller".to_owned(),
+            };
             controller.reject(ApiError::invalid(
                 param,
                 "The controller properties of an account cannot be changed after it is created.",
