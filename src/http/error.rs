@@ -193,6 +193,12 @@ pub enum ApiError {
         /// The limit in bytes.
         limit: usize,
     },
+    /// A body that did not arrive in time.
+    #[error("request body read timed out")]
+    BodyReadTimeout {
+        /// The limit in seconds.
+        seconds: u64,
+    },
     /// A malformed `Stripe-Version` header.
     #[error("invalid Stripe-Version {version}")]
     InvalidApiVersion {
@@ -226,6 +232,12 @@ pub enum ApiError {
     IdempotencyKeyInUse {
         /// The key.
         key: String,
+    },
+    /// Over the platform's request rate (only with `--rate-limit`).
+    #[error("rate limited in {mode} mode")]
+    RateLimited {
+        /// The mode whose limit was hit.
+        mode: Mode,
     },
     /// Something failed inside the server. The response is generic; the cause is logged.
     #[error("internal error")]
@@ -530,6 +542,13 @@ impl ApiError {
                 format!("The request body is too large: the limit is {limit} bytes."),
                 None,
             ),
+            Self::BodyReadTimeout { seconds } => (
+                S::REQUEST_TIMEOUT,
+                invalid,
+                None,
+                format!("The request body was not received within {seconds} seconds."),
+                None,
+            ),
             Self::InvalidApiVersion { version } => (
                 S::BAD_REQUEST,
                 invalid,
@@ -575,9 +594,19 @@ impl ApiError {
                 ),
                 None,
             ),
+                        Self::RateLimited { mode } => (
+                S::TOO_MANY_REQUESTS,
+                invalid,
+                Some("rate_limit"),
+                match mode {
+                    Mode::Live => "Request rate limit exceeded. You can learn more about rate limits here https://stripe.com/docs/rate-limits.",
+                    Mode::Test => "Testmode request rate limit exceeded, the rate limits in testmode are lower than livemode. You can learn more about rate limits here https://stripe.com/docs/rate-limits.",
+                }
+                .to_owned(),
+                None,
+            ),
             Self::Internal { .. } => (
-                S::INTERNAL_SERVER_ERROR,
-                "api_error",
+                S::INTERNAL_SERVER_ERROR,"api_error",
                 None,
                 INTERNAL_MESSAGE.to_owned(),
                 None,
@@ -652,6 +681,13 @@ impl IntoResponse for ApiError {
         response
             .headers_mut()
             .insert("stripe-should-retry", HeaderValue::from_static(retry));
+        if matches!(self, Self::RateLimited { .. }) {
+            // Every limit here is Stripe's "global" one: per platform and mode.
+            response.headers_mut().insert(
+                "stripe-rate-limited-reason",
+                HeaderValue::from_static("global-rate"),
+            );
+        }
         if let Self::Internal { cause, .. } = &self {
             response
                 .extensions_mut()

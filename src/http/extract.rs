@@ -16,7 +16,9 @@ use super::form::{self, Decoder, Params};
 use super::idempotent::IdempotencyContext;
 use crate::app::AppState;
 use crate::domain::embedded_session::{Capability, EmbeddedSession, KeyState};
+use crate::domain::ids::PlatformId;
 use crate::domain::keys::{KeyKind, PresentedKey};
+use crate::domain::mode::Mode;
 use crate::domain::platform::{KeyGrant, Tenant};
 use crate::idempotency::{Fingerprint, IdempotencyKey};
 
@@ -65,6 +67,7 @@ async fn identify(state: &AppState, key: &PresentedKey) -> Result<Identity, ApiE
                 .find_key(key.hash())
                 .await?
                 .ok_or_else(invalid)?;
+            check_rate(state, &grant.platform, grant.mode)?;
             Ok(Identity::Platform(grant))
         }
         Some((KeyKind::Embedded, _)) => {
@@ -74,7 +77,10 @@ async fn identify(state: &AppState, key: &PresentedKey) -> Result<Identity, ApiE
                 .await?
                 .ok_or_else(invalid)?;
             match session.state(state.clock.now()) {
-                KeyState::Active => Ok(Identity::Embedded(session)),
+                KeyState::Active => {
+                    check_rate(state, &session.platform, session.mode)?;
+                    Ok(Identity::Embedded(session))
+                }
                 KeyState::Expired => Err(ApiError::ExpiredApiKey {
                     masked: key.masked(),
                 }),
@@ -82,6 +88,16 @@ async fn identify(state: &AppState, key: &PresentedKey) -> Result<Identity, ApiE
             }
         }
         Some((KeyKind::Restricted, _)) | None => Err(invalid()),
+    }
+}
+
+/// Refuses the request if its platform is over its rate in `mode` (only when
+/// rate limiting is on). Runs right after authentication, so a limited request
+/// is never saved for idempotency.
+fn check_rate(state: &AppState, platform: &PlatformId, mode: Mode) -> Result<(), ApiError> {
+    match &state.rate_limiter {
+        Some(limiter) if !limiter.allow(platform, mode) => Err(ApiError::RateLimited { mode }),
+        _ => Ok(()),
     }
 }
 
@@ -276,8 +292,12 @@ impl<T: FromParams> FromRequest<AppState> for StripeForm<T> {
             .cloned()
             .unwrap_or_else(RequestId::generate);
         let limit = state.config.max_body_bytes;
-        let bytes = axum::body::to_bytes(request.into_body(), limit)
+        let read = axum::body::to_bytes(request.into_body(), limit);
+        let bytes = tokio::time::timeout(state.config.body_read_timeout, read)
             .await
+            .map_err(|_| ApiError::BodyReadTimeout {
+                seconds: state.config.body_read_timeout.as_secs(),
+            })?
             .map_err(|_| ApiError::BodyTooLarge { limit })?;
         // Parameters in a POST's query string count too, as in Stripe's Rails
         // heritage: they come first, so the body wins where both set a value.

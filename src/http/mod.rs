@@ -79,7 +79,20 @@ async fn stripe_headers(
         Some(value) => version::validate(value),
     };
     let (mut response, version) = match version {
-        Ok(version) => (next.run(request).await, version),
+        Ok(version) => {
+            let deadline = state.config.request_timeout;
+            let response = match tokio::time::timeout(deadline, next.run(request)).await {
+                Ok(response) => response,
+                // The work may have completed after all (a write queued before the
+                // deadline still commits), so a retry is not known to be safe.
+                Err(_) => ApiError::Internal {
+                    cause: anyhow::anyhow!("request not handled within {deadline:?}"),
+                    retryable: false,
+                }
+                .into_response(),
+            };
+            (response, version)
+        }
         Err(error) => (
             error.into_response(),
             HeaderValue::from_static(state.config.default_api_version),

@@ -81,7 +81,10 @@ pub(crate) struct TestApp {
     pub(crate) other_platform: PlatformKeys,
     client: reqwest::Client,
     /// The application's store, for tests that look underneath the API.
-    #[expect(dead_code, reason = "used by the browser-side and idempotency tests to come")]
+    #[expect(
+        dead_code,
+        reason = "used by the browser-side and idempotency tests to come"
+    )]
     pub(crate) store: Arc<dyn Store>,
     /// The application's master keys.
     #[expect(dead_code, reason = "used by the idempotency tests to come")]
@@ -179,13 +182,13 @@ pub(crate) async fn spawn_app_with(config: ApiConfig) -> TestApp {
             .expect("cannot create a platform");
     }
 
-    let keyring = Arc::new(Keyring::generate());
-    let state = AppState {
-        store: store.clone(),
-        clock: Arc::new(clock.clone()),
-        config: Arc::new(config.clone()),
-        keyring: keyring.clone(),
-    };
+    let state = AppState::new(
+        store.clone(),
+        Arc::new(clock.clone()),
+        config.clone(),
+        Keyring::generate(),
+    );
+    let keyring = state.keyring.clone();
     // Tests prune by calling `maintenance::prune_once`, at the instant they choose.
     let app = App::build("127.0.0.1:0".parse().expect("valid address"), state)
         .await
