@@ -15,6 +15,7 @@ pub mod error;
 pub mod extract;
 pub mod form;
 pub mod idempotent;
+pub mod openapi;
 pub mod routes;
 pub mod version;
 
@@ -38,6 +39,7 @@ pub fn router(state: AppState) -> Router {
         .merge(routes::accounts::router())
         .merge(routes::account_sessions::router())
         .merge(routes::embedded::router())
+        .merge(routes::openapi::router())
         .fallback(unrecognized_url)
         .method_not_allowed_fallback(unrecognized_url)
         // Layers run outside-in: the trace span wraps the header middleware, so

@@ -11,4 +11,5 @@ mod account_sessions;
 mod accounts;
 mod catalog;
 mod helpers;
+mod openapi;
 mod wire;
