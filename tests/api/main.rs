@@ -9,6 +9,7 @@
 
 mod account_sessions;
 mod accounts;
+mod browser;
 mod catalog;
 mod helpers;
 mod wire;
