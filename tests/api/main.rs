@@ -12,4 +12,5 @@ mod accounts;
 mod browser;
 mod catalog;
 mod helpers;
+mod idempotency;
 mod wire;
