@@ -296,7 +296,7 @@ async fn malformed_unknown_other_platforms_and_other_modes_secrets_all_get_the_s
     let (live_secret, _) = app
         .create_session(&app.platform.live_secret, &live_account, ONBOARDING)
         .await;
-    let cases: [(&str, &str, &str); 7] = [
+    let cases: [(&str, &str, &str); 8] = [
         ("malformed", &app.platform.publishable, "nonsense"),
         (
             "malformed: too short",
@@ -322,6 +322,11 @@ async fn malformed_unknown_other_platforms_and_other_modes_secrets_all_get_the_s
         (
             "a test secret with the live key",
             &app.platform.live_publishable,
+            &test_secret,
+        ),
+        (
+            "a secret with the other platform's key",
+            &app.other_platform.publishable,
             &test_secret,
         ),
     ];
