@@ -9,7 +9,9 @@
 
 mod account_sessions;
 mod accounts;
+mod browser;
 mod catalog;
 mod helpers;
+mod idempotency;
 mod openapi;
 mod wire;
