@@ -22,8 +22,11 @@ pub const NO_KEY_MESSAGE: &str = "You did not provide an API key. You need to pr
 pub const PUBLISHABLE_KEY_MESSAGE: &str = "This API call cannot be made with a publishable API key. Please use a secret API key. You can find a list of your API keys at https://dashboard.stripe.com/account/apikeys.";
 /// Stripe's message for a body that is not form-encoded.
 pub const NOT_FORM_ENCODED_MESSAGE: &str = "Invalid request (check that your POST content type is application/x-www-form-urlencoded). If you have any questions, we can help at https://support.stripe.com/.";
-/// The message of every 500: the cause goes to the log only.
-pub const INTERNAL_MESSAGE: &str = "An error occurred with our connection to the database or another internal service. You can safely retry this request.";
+/// The message of a 500 that changed nothing (`Stripe-Should-Retry: true`);
+/// the cause goes to the log only.
+pub const INTERNAL_RETRYABLE_MESSAGE: &str = "An error occurred with our connection to the database or another internal service. You can safely retry this request.";
+/// The message of a 500 that may have taken effect (`Stripe-Should-Retry: false`).
+pub const INTERNAL_MESSAGE: &str = "An unexpected error occurred while handling this request. It may or may not have taken effect: check before retrying, or retry with the same Idempotency-Key.";
 
 /// An error response.
 #[derive(Debug, thiserror::Error)]
@@ -605,10 +608,11 @@ impl ApiError {
                 .to_owned(),
                 None,
             ),
-            Self::Internal { .. } => (
-                S::INTERNAL_SERVER_ERROR,"api_error",
+            Self::Internal { retryable, .. } => (
+                S::INTERNAL_SERVER_ERROR,
+                "api_error",
                 None,
-                INTERNAL_MESSAGE.to_owned(),
+                if *retryable { INTERNAL_RETRYABLE_MESSAGE } else { INTERNAL_MESSAGE }.to_owned(),
                 None,
             ),
         };

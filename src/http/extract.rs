@@ -170,7 +170,11 @@ impl FromRequestParts<AppState> for PublishableKeyAuth {
                 },
             }),
             Identity::Platform(_) => Err(ApiError::PublishableKeyRequired),
-            Identity::Embedded(session) => Err(platform_endpoint_denied(&key, &session)),
+            Identity::Embedded(session) => Err(ApiError::PermissionDenied {
+                masked_key: key.masked(),
+                account: session.account.to_string(),
+                remedy: "Claim client secrets with your platform's publishable key (pk_test_… or pk_live_…).".to_owned(),
+            }),
         }
     }
 }
@@ -237,9 +241,9 @@ fn decode<T: FromParams>(
     bytes: &[u8],
     state: &AppState,
     fingerprinted: bool,
-) -> Result<(T, Option<Fingerprint>), ApiError> {
+) -> Result<(T, Option<Vec<u8>>), ApiError> {
     let form = form::parse(bytes, state.config.form_limits)?;
-    let fingerprint = fingerprinted.then(|| form::fingerprint(&form.tree));
+    let fingerprint = fingerprinted.then(|| form::canonical_bytes(&form.tree));
     let mut decoder = Decoder::new(form.key_order);
     let parsed = {
         let mut root = decoder.root(form.tree);
@@ -305,8 +309,11 @@ impl<T: FromParams> FromRequest<AppState> for StripeForm<T> {
             Some(query) if !query.is_empty() => [query.as_bytes(), b"&", &bytes].concat().into(),
             _ => bytes,
         };
-        let (params, fingerprint) = decode(&bytes, state, key.is_some())?;
-        let keyed = key.zip(fingerprint);
+        let (params, canonical) = decode(&bytes, state, key.is_some())?;
+        let keyed = key.zip(canonical).map(|(key, canonical)| {
+            let fingerprints = state.keyring.request_fingerprints(&canonical);
+            (key, fingerprints.into_iter().map(Fingerprint).collect())
+        });
         Ok(Self {
             params,
             idempotency: IdempotencyContext::new(keyed, path, request_id),

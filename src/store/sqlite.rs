@@ -910,13 +910,23 @@ impl Store for SqliteStore {
         &self,
         tenant: &Tenant,
         bank_account: &BankAccount,
+        known_fingerprints: &[String],
         save: Save<BankAccount>,
     ) -> Result<BankAccountInsertOutcome, StoreError> {
         let tenant = tenant.clone();
         let bank = bank_account.clone();
+        let known = known_fingerprints.to_vec();
         self.write(move |conn| {
             if select_tenant_account(conn, &tenant, &bank.account)?.is_none() {
                 return Ok(BankAccountInsertOutcome::AccountMissing);
+            }
+            let mut exists = conn.prepare_cached(
+                "select exists (select 1 from external_accounts where account_id = ?1 and fingerprint = ?2)",
+            )?;
+            for fingerprint in &known {
+                if exists.query_row(params![bank.account.as_str(), fingerprint], |row| row.get::<_, bool>(0))? {
+                    return Ok(BankAccountInsertOutcome::Duplicate);
+                }
             }
             let inserted = conn
                 .prepare_cached(
@@ -1045,9 +1055,9 @@ impl Store for SqliteStore {
             let taken = conn
                 .prepare_cached(
                     "insert into idempotency_keys (platform_id, livemode, key, path, fingerprint,
-                         original_request_id, lease_token, locked_until, status, body, created)
-                     values (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, null, null, ?9)
-                     on conflict (platform_id, livemode, key) do update set
+                         original_request_id, lease_token, locked_until, status, body, created, realm)
+                     values (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, null, null, ?9, ?11)
+                     on conflict (platform_id, livemode, realm, key) do update set
                          path = excluded.path, fingerprint = excluded.fingerprint,
                          original_request_id = excluded.original_request_id,
                          lease_token = excluded.lease_token, locked_until = excluded.locked_until,
@@ -1066,6 +1076,7 @@ impl Store for SqliteStore {
                     attempt.lease_until.as_secs(),
                     attempt.now.as_secs(),
                     attempt.retention_cutoff.as_secs(),
+                    scope.realm.as_stored(),
                 ])?;
             if taken == 1 {
                 return Ok(BeginOutcome::Proceed);
@@ -1073,10 +1084,10 @@ impl Store for SqliteStore {
             let (path, fingerprint, original_request_id, status, body) = conn
                 .prepare_cached(
                     "select path, fingerprint, original_request_id, status, body from idempotency_keys
-                     where platform_id = ?1 and livemode = ?2 and key = ?3",
+                     where platform_id = ?1 and livemode = ?2 and key = ?3 and realm = ?4",
                 )?
                 .query_row(
-                    params![scope.tenant.platform.as_str(), scope.tenant.mode.is_live(), scope.key.as_str()],
+                    params![scope.tenant.platform.as_str(), scope.tenant.mode.is_live(), scope.key.as_str(), scope.realm.as_stored()],
                     |row| {
                         Ok((
                             row.get::<_, String>(0)?,
@@ -1123,8 +1134,8 @@ impl Store for SqliteStore {
         self.write(move |conn| {
             let deleted = conn
                 .prepare_cached(
-                    "delete from idempotency_keys where (platform_id, livemode, key) in (
-                         select platform_id, livemode, key from idempotency_keys
+                    "delete from idempotency_keys where (platform_id, livemode, realm, key) in (
+                         select platform_id, livemode, realm, key from idempotency_keys
                          where created < ?1 limit ?2
                      )",
                 )?
@@ -1213,7 +1224,8 @@ fn store_response(
 ) -> Result<(), StoreError> {
     conn.prepare_cached(
         "update idempotency_keys set status = ?5, body = ?6
-         where platform_id = ?1 and livemode = ?2 and key = ?3 and lease_token = ?4 and status is null",
+         where platform_id = ?1 and livemode = ?2 and key = ?3 and lease_token = ?4 and status is null
+           and realm = ?7",
     )?
     .execute(params![
         scope.tenant.platform.as_str(),
@@ -1222,6 +1234,7 @@ fn store_response(
         token.0.as_slice(),
         response.status,
         response.sealed_body,
+        scope.realm.as_stored(),
     ])?;
     Ok(())
 }

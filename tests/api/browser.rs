@@ -436,7 +436,6 @@ async fn a_claim_with_an_embedded_session_key_is_refused() {
 }
 
 #[tokio::test]
-#[ignore = "server bug: the 403 for an em_ key on the claim tells the browser to use a secret key"]
 async fn a_claim_with_an_embedded_session_key_is_told_to_use_a_publishable_key() {
     // Arrange
     let app = spawn_app().await;
@@ -1130,7 +1129,6 @@ async fn the_same_bank_account_twice_is_refused_however_it_is_typed() {
 }
 
 #[tokio::test]
-#[ignore = "server bug: bank-account fingerprints use only the current master key, so rotating it breaks duplicate detection and changes fingerprints"]
 async fn the_same_bank_account_is_still_a_duplicate_after_the_master_keys_rotate() {
     // Arrange: a bank account attached under the original master key.
     let app = spawn_app().await;

@@ -16,6 +16,7 @@ use crate::domain::ids::AccountId;
 use crate::http::error::{ApiError, ClaimRefusal};
 use crate::http::extract::{FromParams, PublishableKeyAuth, SecretKeyAuth, StripeForm};
 use crate::http::form::Params;
+use crate::idempotency::KeyRealm;
 use crate::store::{AccountSessionRecord, ClaimOutcome, SessionInsertOutcome};
 
 use super::embedded::EmbeddedSessionResponse;
@@ -116,7 +117,7 @@ async fn create_account_session(
         idempotency,
     } = form;
     idempotency
-        .run(&state, &auth.tenant, async |saver| {
+        .run(&state, &auth.tenant, KeyRealm::Secret, async |saver| {
             let tenant = &auth.tenant;
             let missing = |exists_in| ApiError::ResourceMissing {
                 object: "account",
@@ -206,7 +207,7 @@ async fn claim_account_session(
         idempotency,
     } = form;
     idempotency
-        .run(&state, &auth.tenant, async |saver| {
+        .run(&state, &auth.tenant, KeyRealm::Publishable, async |saver| {
             let secret = params.secret()?;
             let claim = NewEmbeddedSession::generate(auth.tenant.mode, state.clock.now());
             let key = claim.key.expose().to_owned();
@@ -271,7 +272,7 @@ async fn revoke_account_session(
         idempotency,
     } = form;
     idempotency
-        .run(&state, &auth.tenant, async |saver| {
+        .run(&state, &auth.tenant, KeyRealm::Secret, async |saver| {
             let secret = params.secret()?;
             let livemode = auth.tenant.mode.is_live();
             let save = saver.on_success(move |record: &AccountSessionRecord| {
@@ -304,7 +305,7 @@ async fn expire_account_session(
         return ApiError::TestModeOnly.into_response();
     }
     idempotency
-        .run(&state, &auth.tenant, async |saver| {
+        .run(&state, &auth.tenant, KeyRealm::Secret, async |saver| {
             let secret = params.secret()?;
             let save = saver.on_success(|record: &AccountSessionRecord| {
                 AccountSessionStateResponse::new(record.clone(), false)
