@@ -124,7 +124,7 @@ fn id_parameter() -> Value {
 /// The body of claim, revoke and expire.
 fn client_secret_body() -> Value {
     form_body(
-        json!({"client_secret": {"type": "string"}}),
+        json!({"client_secret": {"type": "string", "pattern": "^accs_secret__[A-Za-z0-9_-]{47}$"}}),
         &["client_secret"],
     )
 }
@@ -206,7 +206,7 @@ fn operation(method: &str, path: &str) -> Value {
         }
         ("POST", "/v1/account_sessions") => json!({
             "requestBody": form_body(
-                json!({"account": {"type": "string"}, "components": components_request(), "expand": expand()}),
+                json!({"account": {"type": "string", "pattern": "^acct_[A-Za-z0-9]{1,64}$"}, "components": components_request(), "expand": expand()}),
                 &["account", "components"],
             ),
             "responses": responses("AccountSession"),
