@@ -199,8 +199,8 @@ pub enum ApiError {
     /// A body that did not arrive in time.
     #[error("request body read timed out")]
     BodyReadTimeout {
-        /// The limit in seconds.
-        seconds: u64,
+        /// The limit.
+        limit: std::time::Duration,
     },
     /// A malformed `Stripe-Version` header.
     #[error("invalid Stripe-Version {version}")]
@@ -545,11 +545,11 @@ impl ApiError {
                 format!("The request body is too large: the limit is {limit} bytes."),
                 None,
             ),
-            Self::BodyReadTimeout { seconds } => (
+            Self::BodyReadTimeout { limit } => (
                 S::REQUEST_TIMEOUT,
                 invalid,
                 None,
-                format!("The request body was not received within {seconds} seconds."),
+                format!("The request body was not received within {}.", humantime::format_duration(*limit)),
                 None,
             ),
             Self::InvalidApiVersion { version } => (

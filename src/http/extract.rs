@@ -300,7 +300,7 @@ impl<T: FromParams> FromRequest<AppState> for StripeForm<T> {
         let bytes = tokio::time::timeout(state.config.body_read_timeout, read)
             .await
             .map_err(|_| ApiError::BodyReadTimeout {
-                seconds: state.config.body_read_timeout.as_secs(),
+                limit: state.config.body_read_timeout,
             })?
             .map_err(|_| ApiError::BodyTooLarge { limit })?;
         // Parameters in a POST's query string count too, as in Stripe's Rails

@@ -11,6 +11,7 @@ mod account_sessions;
 mod accounts;
 mod browser;
 mod catalog;
+mod hardening;
 mod helpers;
 mod idempotency;
 mod openapi;
