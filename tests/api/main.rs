@@ -11,6 +11,7 @@ mod account_sessions;
 mod accounts;
 mod browser;
 mod catalog;
+mod crash;
 mod hardening;
 mod helpers;
 mod idempotency;
