@@ -15,5 +15,6 @@ mod crash;
 mod hardening;
 mod helpers;
 mod idempotency;
+mod isolation;
 mod openapi;
 mod wire;
