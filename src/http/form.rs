@@ -382,8 +382,9 @@ impl<'d> Params<'d> {
         }
     }
 
-    /// A required string: absent is `parameter_missing`, empty is `parameter_invalid_empty`.
-    pub fn required_string(&mut self, key: &str) -> Option<String> {
+    /// A value that must be present and may not be empty: absent is
+    /// `parameter_missing`, empty is `parameter_invalid_empty`. Both are recorded.
+    fn value_required(&mut self, key: &str) -> Option<FormValue> {
         match self.take(key) {
             Present::Absent => {
                 let param = self.param(key);
@@ -395,12 +396,13 @@ impl<'d> Params<'d> {
                 self.reject(ApiError::ParameterInvalidEmpty { param });
                 None
             }
-            Present::Value(value) => self.text(key, value),
+            Present::Value(value) => Some(value),
         }
     }
 
-    /// An optional string that cannot be unset: empty is `parameter_invalid_empty`.
-    pub fn optional_string(&mut self, key: &str) -> Option<String> {
+    /// A value that may be absent but, once sent, cannot be unset: empty is
+    /// `parameter_invalid_empty`.
+    fn value_optional(&mut self, key: &str) -> Option<FormValue> {
         match self.take(key) {
             Present::Absent => None,
             Present::Empty => {
@@ -408,8 +410,20 @@ impl<'d> Params<'d> {
                 self.reject(ApiError::ParameterInvalidEmpty { param });
                 None
             }
-            Present::Value(value) => self.text(key, value),
+            Present::Value(value) => Some(value),
         }
+    }
+
+    /// A required string.
+    pub fn required_string(&mut self, key: &str) -> Option<String> {
+        let value = self.value_required(key)?;
+        self.text(key, value)
+    }
+
+    /// An optional string that cannot be unset.
+    pub fn optional_string(&mut self, key: &str) -> Option<String> {
+        let value = self.value_optional(key)?;
+        self.text(key, value)
     }
 
     /// An optional string that an empty value unsets.
@@ -449,32 +463,14 @@ impl<'d> Params<'d> {
 
     /// A required boolean.
     pub fn required_bool(&mut self, key: &str) -> Option<bool> {
-        match self.take(key) {
-            Present::Absent => {
-                let param = self.param(key);
-                self.reject(ApiError::ParameterMissing { param });
-                None
-            }
-            Present::Empty => {
-                let param = self.param(key);
-                self.reject(ApiError::ParameterInvalidEmpty { param });
-                None
-            }
-            Present::Value(value) => self.boolean(key, value),
-        }
+        let value = self.value_required(key)?;
+        self.boolean(key, value)
     }
 
     /// An optional boolean (cannot be unset).
     pub fn optional_bool(&mut self, key: &str) -> Option<bool> {
-        match self.take(key) {
-            Present::Absent => None,
-            Present::Empty => {
-                let param = self.param(key);
-                self.reject(ApiError::ParameterInvalidEmpty { param });
-                None
-            }
-            Present::Value(value) => self.boolean(key, value),
-        }
+        let value = self.value_optional(key)?;
+        self.boolean(key, value)
     }
 
     /// An optional integer within `range` (cannot be unset).

@@ -840,21 +840,15 @@ impl Store for SqliteStore {
     ) -> Result<Option<AccountSessionRecord>, StoreError> {
         let tenant = tenant.clone();
         self.write(move |conn| {
-            conn.prepare_cached(
+            change_session(
+                conn,
                 "update account_sessions set revoked_at = coalesce(revoked_at, ?4)
                  where secret_hash = ?1 and platform_id = ?2 and livemode = ?3",
-            )?
-            .execute(params![
-                secret.as_bytes().as_slice(),
-                tenant.platform.as_str(),
-                tenant.mode.is_live(),
-                at.as_secs()
-            ])?;
-            let record = select_session_record(conn, &tenant, secret)?;
-            if let Some(record) = &record {
-                save_completion(conn, save, record)?;
-            }
-            Ok(record)
+                &tenant,
+                secret,
+                at,
+                save,
+            )
         })
         .await
     }
@@ -868,21 +862,15 @@ impl Store for SqliteStore {
     ) -> Result<Option<AccountSessionRecord>, StoreError> {
         let tenant = tenant.clone();
         self.write(move |conn| {
-            conn.prepare_cached(
+            change_session(
+                conn,
                 "update account_sessions set expires_at = min(expires_at, ?4)
                  where secret_hash = ?1 and platform_id = ?2 and livemode = ?3",
-            )?
-            .execute(params![
-                secret.as_bytes().as_slice(),
-                tenant.platform.as_str(),
-                tenant.mode.is_live(),
-                at.as_secs()
-            ])?;
-            let record = select_session_record(conn, &tenant, secret)?;
-            if let Some(record) = &record {
-                save_completion(conn, save, record)?;
-            }
-            Ok(record)
+                &tenant,
+                secret,
+                at,
+                save,
+            )
         })
         .await
     }
@@ -1164,6 +1152,30 @@ fn claim_refusal(
     } else {
         ClaimOutcome::Expired
     })
+}
+
+/// Applies `update` to one of the tenant's sessions (`?1` its secret hash, `?2`
+/// the platform, `?3` livemode, `?4` the time) and returns the session as it
+/// now is, saving `save` with it when there is one.
+fn change_session(
+    conn: &Connection,
+    update: &str,
+    tenant: &Tenant,
+    secret: SecretHash,
+    at: Timestamp,
+    save: Save<AccountSessionRecord>,
+) -> Result<Option<AccountSessionRecord>, StoreError> {
+    conn.prepare_cached(update)?.execute(params![
+        secret.as_bytes().as_slice(),
+        tenant.platform.as_str(),
+        tenant.mode.is_live(),
+        at.as_secs()
+    ])?;
+    let record = select_session_record(conn, tenant, secret)?;
+    if let Some(record) = &record {
+        save_completion(conn, save, record)?;
+    }
+    Ok(record)
 }
 
 /// The tenant's account session with this secret hash.
