@@ -687,7 +687,7 @@ impl Store for SqliteStore {
         let tenant = tenant.clone();
         let account = session.account.clone();
         let secret_hash = session.secret_hash;
-        let components = to_json(&session.components)?;
+        let components = session.components.to_bytes();
         let (created, expires_at) = (session.created, session.expires_at);
         self.write(move |conn| {
             // Inserting through a select on the account makes "the account exists"
@@ -747,7 +747,7 @@ impl Store for SqliteStore {
                     |row| {
                         Ok((
                             row.get::<_, String>(0)?,
-                            row.get::<_, String>(1)?,
+                            row.get::<_, Vec<u8>>(1)?,
                             row.get::<_, i64>(2)?,
                         ))
                     },
@@ -807,7 +807,7 @@ impl Store for SqliteStore {
                     .ok_or_else(|| StoreError::Corrupt(format!("platform id {platform:?}")))?,
                 mode: Mode::from_livemode(row.get(2)?),
                 account: parse_account_id(&row.get::<_, String>(3)?)?,
-                components: parse_components(&row.get::<_, String>(4)?)?,
+                components: parse_components(&row.get::<_, Vec<u8>>(4)?)?,
                 expires_at: Timestamp::from_secs(row.get(5)?),
                 logged_out_at: row.get::<_, Option<i64>>(6)?.map(Timestamp::from_secs),
                 revoked_at: row.get::<_, Option<i64>>(7)?.map(Timestamp::from_secs),
@@ -1198,7 +1198,7 @@ fn select_session_record(
     };
     Ok(Some(AccountSessionRecord {
         account: parse_account_id(&row.get::<_, String>(0)?)?,
-        components: parse_components(&row.get::<_, String>(1)?)?,
+        components: parse_components(&row.get::<_, Vec<u8>>(1)?)?,
         created: Timestamp::from_secs(row.get(2)?),
         expires_at: Timestamp::from_secs(row.get(3)?),
         claimed_at: row.get::<_, Option<i64>>(4)?.map(Timestamp::from_secs),
@@ -1210,10 +1210,8 @@ fn parse_account_id(text: &str) -> Result<AccountId, StoreError> {
     AccountId::parse(text).ok_or_else(|| StoreError::Corrupt(format!("account id {text:?}")))
 }
 
-fn parse_components(json: &str) -> Result<ResolvedComponents, StoreError> {
-    serde_json::from_str::<serde_json::Value>(json)
-        .ok()
-        .and_then(|value| ResolvedComponents::from_json(&value))
+fn parse_components(bytes: &[u8]) -> Result<ResolvedComponents, StoreError> {
+    ResolvedComponents::from_bytes(bytes)
         .ok_or_else(|| StoreError::Corrupt("stored components".to_owned()))
 }
 
