@@ -399,7 +399,7 @@ impl ResolvedComponents {
         let mut bytes = vec![LAYOUT_VERSION];
         let mut bit = 0usize;
         let mut push = |value: bool| {
-            if bit % 8 == 0 {
+            if bit.is_multiple_of(8) {
                 bytes.push(0);
             }
             if value && let Some(last) = bytes.last_mut() {
