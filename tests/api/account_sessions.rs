@@ -1464,7 +1464,9 @@ async fn a_created_session_is_stored_with_its_secret_only_as_a_hash() {
         rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
     )
     .unwrap();
-    let rows: Vec<(Vec<u8>, String, bool, i64, i64, Vec<u8>)> = db
+    /// `(secret_hash, account_id, livemode, created, expires_at, components)`.
+    type SessionRow = (Vec<u8>, String, bool, i64, i64, Vec<u8>);
+    let rows: Vec<SessionRow> = db
         .prepare(
             "select secret_hash, account_id, livemode, created, expires_at, components
              from account_sessions",
