@@ -13,6 +13,7 @@ use tokio::net::TcpListener;
 use crate::clock::Clock;
 use crate::config::{ApiConfig, DatabaseUrl, MasterKeySource};
 use crate::domain::platform::NewPlatform;
+use crate::http::cache::Caches;
 use crate::keyring::Keyring;
 use crate::maintenance::{self, PruneSettings};
 use crate::rate_limit::RateLimiter;
@@ -37,6 +38,8 @@ pub struct AppState {
     pub keyring: Arc<Keyring>,
     /// Per-platform rate limiting, when `config.rate_limits` enables it.
     pub rate_limiter: Option<Arc<RateLimiter>>,
+    /// Facts that never change, kept in memory (see `http::cache`).
+    pub caches: Arc<Caches>,
 }
 
 impl AppState {
@@ -52,6 +55,7 @@ impl AppState {
             rate_limiter: config
                 .rate_limits
                 .map(|limits| Arc::new(RateLimiter::new(limits))),
+            caches: Arc::new(Caches::default()),
             store,
             clock,
             config: Arc::new(config),

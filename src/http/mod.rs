@@ -11,6 +11,7 @@ use tower_http::trace::TraceLayer;
 use crate::app::AppState;
 use crate::domain::keys::random_alphanumeric;
 
+pub mod cache;
 pub mod error;
 pub mod extract;
 pub mod form;

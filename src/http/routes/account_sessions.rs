@@ -126,18 +126,30 @@ async fn create_account_session(
                 exists_in,
             };
             let account_id = AccountId::parse(&params.account).ok_or_else(|| missing(None))?;
-            let account = state
-                .store
-                .find_account(&tenant.platform, &account_id)
-                .await?
-                .ok_or_else(|| missing(None))?;
-            if account.mode != tenant.mode {
-                return Err(missing(Some(account.mode)));
-            }
-            let components = ResolvedComponents::resolve(&params.components, &account.controller)
-                .map_err(|violation| {
-                ApiError::invalid(violation.param(), violation.to_string())
-            })?;
+            // An account's mode and controller never change: remembered ones serve.
+            // Whether it still exists, the store re-checks as it inserts.
+            let controller = match state.caches.account(&tenant.platform, &account_id) {
+                Some((mode, controller)) if mode == tenant.mode => controller,
+                _ => {
+                    let account = state
+                        .store
+                        .find_account(&tenant.platform, &account_id)
+                        .await?
+                        .ok_or_else(|| missing(None))?;
+                    state.caches.remember_account(
+                        tenant.platform.clone(),
+                        account_id.clone(),
+                        account.mode,
+                        account.controller,
+                    );
+                    if account.mode != tenant.mode {
+                        return Err(missing(Some(account.mode)));
+                    }
+                    account.controller
+                }
+            };
+            let components = ResolvedComponents::resolve(&params.components, &controller)
+                .map_err(|violation| ApiError::invalid(violation.param(), violation.to_string()))?;
             let secret = ClientSecret::generate();
             let created = state.clock.now();
             let session = NewAccountSession {

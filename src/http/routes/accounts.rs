@@ -526,6 +526,12 @@ async fn create_account(
             let account = new_account.into_account(tenant.platform, tenant.mode, state.clock.now());
             let save = saver.on_success(|account: &Account| AccountResponse::from(account.clone()));
             state.store.insert_account(&account, save).await?;
+            state.caches.remember_account(
+                account.platform.clone(),
+                account.id.clone(),
+                account.mode,
+                account.controller,
+            );
             tracing::info!(account = %account.id, "account created");
             Ok(Json(AccountResponse::from(account)).into_response())
         })
