@@ -136,7 +136,10 @@ enum PlatformsCommand {
 /// Runs the command; logs and reports failure through the exit code.
 pub fn run(cli: Cli) -> ExitCode {
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
-    telemetry::init(cli.log_format, "info", std::io::stderr, ansi);
+    // Lines are written by a background thread: a request never waits on a
+    // write to stderr. The guard flushes what is queued when `run` returns.
+    let (stderr, _flush_on_exit) = tracing_appender::non_blocking(std::io::stderr());
+    telemetry::init(cli.log_format, "info", stderr, ansi);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
