@@ -217,10 +217,13 @@ async fn finish<T>(tx: Tx, value: T) -> Result<T, StoreError> {
 fn connect_options(url: &SecretString) -> Result<PgConnectOptions, StoreError> {
     let options = PgConnectOptions::from_str(url.expose_secret())
         .map_err(|_| StoreError::Unavailable("the PostgreSQL URL is not valid".to_owned()))?;
-    Ok(match options.get_application_name() {
+    let options = match options.get_application_name() {
         Some(_) => options,
         None => options.application_name("connect-sessions"),
-    })
+    };
+    // Notices ("relation … already exists, skipping" on every start) are not
+    // worth a log line; warnings and errors still arrive.
+    Ok(options.options([("client_min_messages", "warning")]))
 }
 
 fn millis(duration: Duration) -> u128 {
