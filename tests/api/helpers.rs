@@ -1,12 +1,11 @@
 //! The test harness: [`spawn_app`] starts the real application on a random port
-//! with its own SQLite database and a clock the test moves by hand, and
+//! with its own database (see [`TestDatabase`]) and a clock the test moves by hand, and
 //! [`TestApp`] speaks to it over HTTP the way Stripe's clients do.
 //!
 //! Also here: the shape checks that run before a snapshot hides a generated
 //! value ([`account_id`], [`client_secret`], [`exactly`]), and the filters that
 //! hide generated values inside error messages ([`message_filters`]).
 
-use std::path::PathBuf;
 use std::sync::{Arc, Once};
 
 use connect_sessions::app::{App, AppState};
@@ -15,14 +14,14 @@ use connect_sessions::config::ApiConfig;
 use connect_sessions::domain::platform::NewPlatform;
 use connect_sessions::keyring::Keyring;
 use connect_sessions::store::Store;
-use connect_sessions::store::sqlite::SqliteStore;
 use connect_sessions::telemetry::{self, LogFormat};
 use insta::internals::{Content, Redaction, SettingsBindDropGuard};
 use reqwest::Method;
 use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, HeaderMap};
 use serde::Serialize;
 use serde_json::Value;
-use tempfile::TempDir;
+
+use crate::database::TestDatabase;
 
 /// Where every test's clock starts: 2026-06-01T00:00:00Z. A fixed instant makes
 /// every `created` and `expires_at` exact.
@@ -73,21 +72,23 @@ pub(crate) struct TestApp {
     pub(crate) clock: ManualClock,
     /// The settings the application runs with.
     pub(crate) config: ApiConfig,
-    /// The SQLite database file.
-    pub(crate) db_path: PathBuf,
+    /// The database: a SQLite file, or a PostgreSQL schema when
+    /// `CONNECT_SESSIONS_TEST_DATABASE` is set. Dropped when the test ends.
+    pub(crate) database: TestDatabase,
     /// The platform most tests act as.
     pub(crate) platform: PlatformKeys,
     /// A second platform, to check that platforms never see each other's accounts.
     pub(crate) other_platform: PlatformKeys,
     client: reqwest::Client,
     /// The application's store, for tests that look underneath the API.
-    #[expect(dead_code, reason = "used by the browser-side and idempotency tests to come")]
+    #[expect(
+        dead_code,
+        reason = "used by the browser-side and idempotency tests to come"
+    )]
     pub(crate) store: Arc<dyn Store>,
     /// The application's master keys.
     #[expect(dead_code, reason = "used by the idempotency tests to come")]
     pub(crate) keyring: Arc<Keyring>,
-    /// Deleted (with the database) when the test ends.
-    _db_dir: TempDir,
 }
 
 /// A response: status, headers and the JSON body.
@@ -161,13 +162,8 @@ pub(crate) async fn spawn_app() -> TestApp {
 /// Starts the application with `config`.
 pub(crate) async fn spawn_app_with(config: ApiConfig) -> TestApp {
     init_logs();
-    let db_dir = tempfile::tempdir().expect("cannot create a temporary directory");
-    let db_path = db_dir.path().join("connect-sessions.db");
-    let store: Arc<dyn Store> = Arc::new(
-        SqliteStore::open(&db_path, 2)
-            .await
-            .expect("cannot open the test database"),
-    );
+    let database = TestDatabase::create().await;
+    let store = database.open_store().await;
     let clock = ManualClock::starting_at(Timestamp::from_secs(START));
 
     let platform = NewPlatform::generate("Test platform".to_owned());
@@ -198,13 +194,12 @@ pub(crate) async fn spawn_app_with(config: ApiConfig) -> TestApp {
         address,
         clock,
         config,
-        db_path,
+        database,
         platform: PlatformKeys::of(&platform),
         other_platform: PlatformKeys::of(&other_platform),
         client: reqwest::Client::new(),
         store,
         keyring,
-        _db_dir: db_dir,
     }
 }
 
