@@ -12,4 +12,5 @@ mod accounts;
 mod catalog;
 mod database;
 mod helpers;
+mod multiprocess;
 mod wire;
