@@ -266,7 +266,7 @@ impl TestDatabase {
     }
 
     /// A connection to this test's schema (PostgreSQL only).
-    async fn connect(&self) -> PgConnection {
+    pub(crate) async fn connect(&self) -> PgConnection {
         PgConnection::connect(&self.url())
             .await
             .expect("cannot connect to the test database")

@@ -49,17 +49,23 @@ use tokio::process::{Child, Command};
 use crate::database::{TestDatabase, postgres_server};
 use crate::helpers::{FORM, TestResponse, join_all};
 use proxy::Proxy;
+use sqlx_core::query::query;
+use sqlx_core::row::Row;
 
 /// The binary under test.
 const BIN: &str = env!("CARGO_BIN_EXE_connect-sessions");
 
-/// Short database timeouts, so an outage is noticed in a test's time. A call
-/// then never waits longer than 1 s + 2 × 2 s.
-const FAST_DATABASE_TIMEOUTS: [&str; 4] = [
+/// Short database timeouts, so an outage is noticed in a test's time (a call
+/// then never waits longer than 1 s + 2 × 2 s), and a pool of two connections,
+/// so that a connection lost for good (say, one stuck in a ping to a vanished
+/// server) shows as a server that never recovers.
+const OUTAGE_OPTIONS: [&str; 6] = [
     "--database-acquire-timeout",
     "1s",
     "--database-statement-timeout",
     "2s",
+    "--database-pool-size",
+    "2",
 ];
 
 /// The longest a request may take while the database is unreachable: the call
@@ -838,36 +844,117 @@ async fn wait_until_recovered(server: &Server, key: &str, account: &str) -> Dura
         assert_eq!(response.status, 500, "{}", response.body);
         assert!(
             started.elapsed() < Duration::from_secs(30),
-            "the server did not recover: {}",
-            response.body
+            "the server did not recover: {}; its log:\n{}",
+            response.body,
+            server.log_text()
         );
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
 }
 
+/// Requests sent back to back by a few clients until stopped, so that the
+/// outage begins while queries are in flight.
+struct Load {
+    stop: tokio::sync::watch::Sender<bool>,
+    clients: Vec<tokio::task::JoinHandle<Vec<(u16, Duration)>>>,
+}
+
+impl Load {
+    fn start(server: &Server, key: &str, account: &str) -> Self {
+        let stop = tokio::sync::watch::channel(false).0;
+        let clients = (0..4)
+            .map(|i| {
+                let client = server.client.clone();
+                let url = if i % 2 == 0 {
+                    format!("{}/v1/accounts/{account}", server.address)
+                } else {
+                    format!("{}/v1/accounts?limit=3", server.address)
+                };
+                let key = key.to_owned();
+                let stopped = stop.subscribe();
+                tokio::spawn(async move {
+                    let mut answers = Vec::new();
+                    while !*stopped.borrow() {
+                        let started = Instant::now();
+                        let status = client
+                            .get(&url)
+                            .header(AUTHORIZATION, format!("Bearer {key}"))
+                            .send()
+                            .await
+                            .map_or(0, |response| response.status().as_u16());
+                        answers.push((status, started.elapsed()));
+                    }
+                    answers
+                })
+            })
+            .collect();
+        Self { stop, clients }
+    }
+
+    /// Stops the clients; checks that every answer was a 200 or a 500, and
+    /// came within the bound.
+    async fn stop(self) {
+        self.stop.send_replace(true);
+        let mut answers = Vec::new();
+        for client in self.clients {
+            answers.extend(client.await.unwrap());
+        }
+        assert!(answers.iter().any(|(status, _)| *status == 200));
+        assert!(answers.iter().any(|(status, _)| *status == 500));
+        for (status, elapsed) in answers {
+            assert!(status == 200 || status == 500, "status {status}");
+            assert!(elapsed < OUTAGE_ANSWER_BOUND, "an answer took {elapsed:?}");
+        }
+    }
+}
+
 /// What the outage tests share: a server reaching PostgreSQL through a proxy,
-/// an account created before the outage, the proxy, and the server.
-async fn server_behind_proxy() -> Option<(TestDatabase, Proxy, Server, String, String)> {
+/// under an application name of its own, and an account created before the
+/// outage.
+struct BehindProxy {
+    database: TestDatabase,
+    proxy: Proxy,
+    server: Server,
+    application_name: String,
+    key: String,
+    account: String,
+}
+
+async fn server_behind_proxy() -> Option<BehindProxy> {
     let server_url = postgres_server()?;
     let (database, _store, platform, master_keys) = prepare().await;
     let proxy = Proxy::start(postgres_address(&server_url).await).await;
-    let server = Server::start(
-        "A",
-        &through(&database.url(), proxy.address),
-        &master_keys,
-        &FAST_DATABASE_TIMEOUTS,
-    )
-    .await;
+    let application_name = format!("outage_{}", random_alphanumeric(12));
+    let url = format!(
+        "{}&application_name={application_name}",
+        through(&database.url(), proxy.address)
+    );
+    let server = Server::start("A", &url, &master_keys, &OUTAGE_OPTIONS).await;
     let key = platform.secret_key.expose().to_owned();
     let account = server.post("/v1/accounts", &key, "type=custom").await.ok();
     let account = account["id"].as_str().unwrap().to_owned();
-    Some((database, proxy, server, key, account))
+    Some(BehindProxy {
+        database,
+        proxy,
+        server,
+        application_name,
+        key,
+        account,
+    })
 }
 
 #[tokio::test]
 async fn while_postgres_restarts_requests_fail_fast_and_the_server_recovers_by_itself() {
     // Arrange
-    let Some((_database, proxy, mut server, key, account)) = server_behind_proxy().await else {
+    let Some(BehindProxy {
+        database: _database,
+        proxy,
+        mut server,
+        key,
+        account,
+        ..
+    }) = server_behind_proxy().await
+    else {
         skip(
             "while_postgres_restarts_requests_fail_fast_and_the_server_recovers_by_itself",
             "PostgreSQL only: set CONNECT_SESSIONS_TEST_DATABASE",
@@ -875,7 +962,9 @@ async fn while_postgres_restarts_requests_fail_fast_and_the_server_recovers_by_i
         return;
     };
 
-    // Act: PostgreSQL goes away: connections cut, new ones refused.
+    // Act: PostgreSQL goes away under load: connections cut, new ones refused.
+    let load = Load::start(&server, &key, &account);
+    tokio::time::sleep(Duration::from_millis(300)).await;
     proxy.down();
 
     // Assert: every request is answered quickly, twice over (the second round
@@ -889,6 +978,7 @@ async fn while_postgres_restarts_requests_fail_fast_and_the_server_recovers_by_i
 
     // Assert: the server recovers by itself, with its data.
     wait_until_recovered(&server, &key, &account).await;
+    load.stop().await;
     let created = server.post("/v1/accounts", &key, "type=custom").await.ok();
     assert_eq!(created["object"], "account");
     server.assert_running();
@@ -896,30 +986,85 @@ async fn while_postgres_restarts_requests_fail_fast_and_the_server_recovers_by_i
 
 #[tokio::test]
 async fn while_postgres_stops_answering_requests_fail_fast_and_the_server_recovers_by_itself() {
-    // Arrange
-    let Some((_database, proxy, mut server, key, account)) = server_behind_proxy().await else {
+    // Arrange: the test holds the account's row lock, and two updates (one per
+    // pooled connection) wait for it inside PostgreSQL.
+    let Some(BehindProxy {
+        database,
+        proxy,
+        mut server,
+        application_name,
+        key,
+        account,
+    }) = server_behind_proxy().await
+    else {
         skip(
             "while_postgres_stops_answering_requests_fail_fast_and_the_server_recovers_by_itself",
             "PostgreSQL only: set CONNECT_SESSIONS_TEST_DATABASE",
         );
         return;
     };
+    let mut holder = database.connect().await;
+    query("begin").execute(&mut holder).await.unwrap();
+    query("select 1 from accounts where id = $1 for update")
+        .bind(account.as_str())
+        .execute(&mut holder)
+        .await
+        .unwrap();
+    let path = format!("/v1/accounts/{account}");
+    let updates = async {
+        let started = Instant::now();
+        let (first, second) = tokio::join!(
+            server.post(&path, &key, "metadata[first]=1"),
+            server.post(&path, &key, "metadata[second]=2"),
+        );
+        (first, second, started.elapsed())
+    };
+    let stall_once_both_wait = async {
+        let mut observer = database.connect().await;
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let waiting: i64 = query(
+                "select count(*) from pg_stat_activity
+                 where application_name = $1 and wait_event_type = 'Lock'",
+            )
+            .bind(application_name.as_str())
+            .fetch_one(&mut observer)
+            .await
+            .unwrap()
+            .get(0);
+            if waiting == 2 {
+                break;
+            }
+            assert!(Instant::now() < deadline, "{waiting} updates wait");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        // Act: the network swallows every byte from now on, on open connections
+        // and new ones alike. The updates' statement timeouts fire inside
+        // PostgreSQL, but their errors never arrive.
+        proxy.stall();
+        Instant::now()
+    };
+    let ((first, second, _), stalled_at) = tokio::join!(updates, stall_once_both_wait);
 
-    // Act: the network swallows every byte, on open connections and new ones
-    // alike; no error ever comes back, and no statement timeout can fire.
-    proxy.stall();
-
-    // Assert
-    assert_requests_fail_fast(&server, &key, &account).await;
+    // Assert: the stuck updates were given up within the bound; so is
+    // everything else while the stall lasts; the server stays up.
+    let stuck_for = stalled_at.elapsed();
+    for response in [&first, &second] {
+        assert_eq!(response.status, 500, "{}", response.body);
+        assert_eq!(response.header("stripe-should-retry"), "true");
+    }
+    assert!(stuck_for < OUTAGE_ANSWER_BOUND, "{stuck_for:?}");
     assert_requests_fail_fast(&server, &key, &account).await;
     server.assert_running();
 
-    // Act: the network heals.
+    // Act: the network heals; the test lets go of the row.
+    query("rollback").execute(&mut holder).await.unwrap();
     proxy.resume();
 
-    // Assert
+    // Assert: the connections that were stuck mid-query were given up, not
+    // kept waiting for an answer forever: the two-connection pool serves again.
     wait_until_recovered(&server, &key, &account).await;
-    let created = server.post("/v1/accounts", &key, "type=custom").await.ok();
-    assert_eq!(created["object"], "account");
+    let updated = server.post(&path, &key, "metadata[after]=3").await.ok();
+    assert_eq!(updated["metadata"], json!({"after": "3"}));
     server.assert_running();
 }

@@ -1,7 +1,8 @@
 //! A TCP proxy between the servers under test and PostgreSQL, which the test
 //! can take down (as a restart does: connections cut, new ones refused), stall
-//! (as a network partition does: connections stay open and nothing arrives), and
-//! bring back, without touching the machine's real database server.
+//! (as a vanished host or a partition does: connections stay open and nothing
+//! arrives), and bring back, without touching the machine's real database
+//! server.
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -18,9 +19,18 @@ pub(crate) struct Proxy {
     /// Where clients connect.
     pub(crate) address: SocketAddr,
     upstream: SocketAddr,
-    stalled: watch::Sender<bool>,
+    state: watch::Sender<Flow>,
     /// The accept loop (owning the listener) and every connection's pump.
     tasks: Arc<Mutex<Tasks>>,
+}
+
+/// Whether bytes flow, and for which connections.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct Flow {
+    stalled: bool,
+    /// Connections accepted before the last resume belong to an older epoch
+    /// and never carry a byte again.
+    epoch: u64,
 }
 
 #[derive(Debug, Default)]
@@ -36,7 +46,7 @@ impl Proxy {
         let proxy = Self {
             address: listener.local_addr().unwrap(),
             upstream,
-            stalled: watch::channel(false).0,
+            state: watch::channel(Flow::default()).0,
             tasks: Arc::default(),
         };
         proxy.serve(listener);
@@ -45,11 +55,12 @@ impl Proxy {
 
     fn serve(&self, listener: TcpListener) {
         let upstream = self.upstream;
-        let stalled = self.stalled.subscribe();
+        let state = self.state.subscribe();
         let tasks = self.tasks.clone();
         let acceptor = tokio::spawn(async move {
             while let Ok((client, _)) = listener.accept().await {
-                let pump = tokio::spawn(forward(client, upstream, stalled.clone()));
+                let epoch = state.borrow().epoch;
+                let pump = tokio::spawn(forward(client, upstream, state.clone(), epoch));
                 tasks.lock().unwrap().connections.push(pump.abort_handle());
             }
         });
@@ -86,15 +97,20 @@ impl Proxy {
         self.serve(listener);
     }
 
-    /// Like a network partition: connections stay open, new ones are accepted,
-    /// and no byte goes through either way until [`Proxy::resume`].
+    /// Like a database host that vanished (or a partition): connections stay
+    /// open, new ones are accepted, and no byte goes through either way.
     pub(crate) fn stall(&self) {
-        self.stalled.send_replace(true);
+        self.state.send_modify(|flow| flow.stalled = true);
     }
 
-    /// Ends a stall: bytes flow again.
+    /// A database answers again, on new connections only: every connection
+    /// accepted before stays open and silent forever, as connections to a host
+    /// that is gone do (until TCP gives up, many minutes later).
     pub(crate) fn resume(&self) {
-        self.stalled.send_replace(false);
+        self.state.send_modify(|flow| {
+            flow.stalled = false;
+            flow.epoch += 1;
+        });
     }
 }
 
@@ -104,10 +120,15 @@ impl Drop for Proxy {
     }
 }
 
-/// Carries one client's connection to `upstream` and back, holding every byte
-/// while the proxy is stalled.
-async fn forward(client: TcpStream, upstream: SocketAddr, mut stalled: watch::Receiver<bool>) {
-    if stalled.wait_for(|stalled| !*stalled).await.is_err() {
+/// Carries one client's connection to `upstream` and back while bytes flow
+/// for connections of its `epoch`.
+async fn forward(
+    client: TcpStream,
+    upstream: SocketAddr,
+    mut state: watch::Receiver<Flow>,
+    epoch: u64,
+) {
+    if !flowing(&mut state, epoch).await {
         return;
     }
     let Ok(server) = TcpStream::connect(upstream).await else {
@@ -118,16 +139,26 @@ async fn forward(client: TcpStream, upstream: SocketAddr, mut stalled: watch::Re
     let (client_read, client_write) = client.into_split();
     let (server_read, server_write) = server.into_split();
     tokio::select! {
-        () = pump(client_read, server_write, stalled.clone()) => {}
-        () = pump(server_read, client_write, stalled) => {}
+        () = pump(client_read, server_write, state.clone(), epoch) => {}
+        () = pump(server_read, client_write, state, epoch) => {}
     }
+}
+
+/// Waits until bytes flow for `epoch`: never, once it is past. `false` if the
+/// proxy is gone.
+async fn flowing(state: &mut watch::Receiver<Flow>, epoch: u64) -> bool {
+    state
+        .wait_for(|flow| !flow.stalled && flow.epoch == epoch)
+        .await
+        .is_ok()
 }
 
 /// Copies `from` to `to` until either side closes.
 async fn pump(
     mut from: impl AsyncRead + Unpin,
     mut to: impl AsyncWrite + Unpin,
-    mut stalled: watch::Receiver<bool>,
+    mut state: watch::Receiver<Flow>,
+    epoch: u64,
 ) {
     let mut buffer = vec![0; 16 * 1024];
     loop {
@@ -135,7 +166,7 @@ async fn pump(
             Ok(0) | Err(_) => return,
             Ok(read) => read,
         };
-        if stalled.wait_for(|stalled| !*stalled).await.is_err() {
+        if !flowing(&mut state, epoch).await {
             return;
         }
         if to.write_all(&buffer[..read]).await.is_err() {
