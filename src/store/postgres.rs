@@ -28,7 +28,6 @@
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
-use std::future::Future;
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -65,7 +64,7 @@ use super::{
 };
 
 /// A transaction on a pooled connection.
-type Tx = sqlx_core::transaction::Transaction<'static, Postgres>;
+type Tx<'c> = sqlx_core::transaction::Transaction<'c, Postgres>;
 
 /// The migrations, embedded in the binary and applied in order by sqlx's
 /// migrator, which records them in `_sqlx_migrations` and holds an advisory lock
@@ -104,12 +103,14 @@ impl Default for PostgresSettings {
 }
 
 impl PostgresSettings {
-    /// The longest any store call may take: a connection, then up to two
-    /// statement timeouts' worth of work. It also bounds calls on a connection
-    /// whose server has vanished without closing it, where no statement timeout
-    /// can fire.
-    pub fn call_deadline(&self) -> Duration {
-        self.acquire_timeout + 2 * self.statement_timeout
+    /// The longest a store call may work on its connection once it has one:
+    /// two statement timeouts (a call runs a few statements, and one may wait
+    /// for a lock that long). It bounds calls on a connection whose server
+    /// vanished without closing it, where no statement timeout can fire. With
+    /// the wait for a connection, no call takes longer than the acquire timeout
+    /// plus this.
+    pub fn work_deadline(&self) -> Duration {
+        2 * self.statement_timeout
     }
 
     /// How long an idle transaction may hold its locks: a process that stalls
@@ -144,11 +145,13 @@ impl PostgresStore {
             .max_connections(settings.pool_size.max(1))
             .min_connections(0)
             .acquire_timeout(settings.acquire_timeout)
-            // sqlx pings every released connection (flushing the rollback of a
-            // transaction dropped mid-way) and waits for the answer without a
-            // limit: on a connection whose server vanished that would hold a pool
-            // slot forever. Ping here first, bounded; a connection that does not
-            // answer is closed instead of returned.
+            // sqlx pings every connection given back to the pool and waits for
+            // the answer without a limit: if the server vanishes just then, the
+            // pool slot would stay taken until the operating system gives up on
+            // the connection (many minutes). Ping here first, bounded; a
+            // connection that does not answer is closed instead. (Over TLS,
+            // sqlx's close itself reads, and may still wait that long; calls cut
+            // short mid-query never come here, see `call`.)
             .after_release(move |conn, _| {
                 Box::pin(async move {
                     match tokio::time::timeout(release_ping, conn.ping()).await {
@@ -161,7 +164,7 @@ impl PostgresStore {
             .connect_lazy_with(session);
         Ok(Self {
             pool,
-            deadline: settings.call_deadline(),
+            deadline: settings.work_deadline(),
         })
     }
 
@@ -178,37 +181,43 @@ impl PostgresStore {
         self.pool.close().await;
     }
 
-    /// Runs one store call within the deadline.
-    async fn bounded<T>(
+    /// Runs one store call on a pooled connection. Waiting for the connection
+    /// is bounded by the pool's acquire timeout, the work by the deadline. Work
+    /// cut short by the deadline leaves its connection mid-conversation (a
+    /// query or a rollback still unanswered), so the connection is dropped
+    /// there and then, without a word to the server, rather than returned to
+    /// the pool, where it would be pinged and waited on, with no limit, before
+    /// anyone could use it again.
+    async fn call<T>(
         &self,
-        call: impl Future<Output = Result<T, StoreError>>,
+        work: impl AsyncFnOnce(&mut PgConnection) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
-        match tokio::time::timeout(self.deadline, call).await {
+        let mut conn = self.pool.acquire().await?;
+        let outcome = tokio::time::timeout(self.deadline, work(&mut conn)).await;
+        match outcome {
             Ok(result) => result,
-            Err(_) => Err(StoreError::Unavailable(format!(
-                "no answer from PostgreSQL within {:?}",
-                self.deadline
-            ))),
+            Err(_) => {
+                drop(conn.detach());
+                Err(StoreError::Unavailable(format!(
+                    "no answer from PostgreSQL within {:?}",
+                    self.deadline
+                )))
+            }
         }
     }
+}
 
-    async fn begin(&self) -> Result<Tx, StoreError> {
-        Ok(self.pool.begin().await?)
-    }
-
-    /// A read-only transaction on one snapshot: a list's cursor and its page
-    /// must agree.
-    async fn begin_snapshot(&self) -> Result<Tx, StoreError> {
-        Ok(self
-            .pool
-            .begin_with("begin isolation level repeatable read, read only")
-            .await?)
-    }
+/// A read-only transaction on one snapshot: a list's cursor and its page
+/// must agree.
+async fn begin_snapshot(conn: &mut PgConnection) -> Result<Tx<'_>, StoreError> {
+    Ok(conn
+        .begin_with("begin isolation level repeatable read, read only")
+        .await?)
 }
 
 /// Commits `tx` and returns `value`. Every transaction ends here, on every
 /// path, rather than in a rollback queued by a drop: its locks go at once.
-async fn finish<T>(tx: Tx, value: T) -> Result<T, StoreError> {
+async fn finish<T>(tx: Tx<'_>, value: T) -> Result<T, StoreError> {
     tx.commit().await?;
     Ok(value)
 }
@@ -620,8 +629,8 @@ impl Store for PostgresStore {
         platform: &NewPlatform,
         created: Timestamp,
     ) -> Result<(), StoreError> {
-        self.bounded(async {
-            let mut tx = self.begin().await?;
+        self.call(async |conn| {
+            let mut tx = conn.begin().await?;
             insert_platform(&mut tx, platform, created).await?;
             tx.commit().await?;
             Ok(())
@@ -634,8 +643,8 @@ impl Store for PostgresStore {
         platform: &NewPlatform,
         created: Timestamp,
     ) -> Result<bool, StoreError> {
-        self.bounded(async {
-            let mut tx = self.begin().await?;
+        self.call(async |conn| {
+            let mut tx = conn.begin().await?;
             // Share row exclusive conflicts with itself and with inserts, not with
             // reads: servers starting together take turns here, and no platform
             // can appear between the check and the insert.
@@ -657,9 +666,9 @@ impl Store for PostgresStore {
     }
 
     async fn has_platforms(&self) -> Result<bool, StoreError> {
-        self.bounded(async {
+        self.call(async |conn| {
             let row = query("select exists (select 1 from platforms)")
-                .fetch_one(&self.pool)
+                .fetch_one(&mut *conn)
                 .await?;
             get(&row, 0)
         })
@@ -667,13 +676,13 @@ impl Store for PostgresStore {
     }
 
     async fn find_key(&self, hash: SecretHash) -> Result<Option<KeyGrant>, StoreError> {
-        self.bounded(async {
+        self.call(async |conn| {
             let row = query(
                 "select platform_id, kind, livemode from api_keys
                  where key_hash = $1",
             )
             .bind(hash.as_bytes().as_slice())
-            .fetch_optional(&self.pool)
+            .fetch_optional(&mut *conn)
             .await?;
             let Some(row) = row else {
                 return Ok(None);
@@ -698,8 +707,8 @@ impl Store for PostgresStore {
         account: &Account,
         save: Save<Account>,
     ) -> Result<(), StoreError> {
-        self.bounded(async {
-            let mut tx = self.begin().await?;
+        self.call(async |conn| {
+            let mut tx = conn.begin().await?;
             query(
                 "insert into accounts (id, platform_id, livemode, fees_payer, losses_payments,
                      requirement_collection, stripe_dashboard, country, email, metadata,
@@ -734,7 +743,7 @@ impl Store for PostgresStore {
         platform: &PlatformId,
         id: &AccountId,
     ) -> Result<Option<Account>, StoreError> {
-        self.bounded(async {
+        self.call(async |conn| {
             let row = query(concat!(
                 "select ",
                 account_columns!(),
@@ -743,7 +752,7 @@ impl Store for PostgresStore {
             ))
             .bind(id.as_str())
             .bind(platform.as_str())
-            .fetch_optional(&self.pool)
+            .fetch_optional(&mut *conn)
             .await?;
             row.as_ref().map(account_from_row).transpose()
         })
@@ -757,8 +766,8 @@ impl Store for PostgresStore {
         update: &AccountUpdate,
         save: Save<Account>,
     ) -> Result<AccountUpdateOutcome, StoreError> {
-        self.bounded(async {
-            let mut tx = self.begin().await?;
+        self.call(async |conn| {
+            let mut tx = conn.begin().await?;
             // Read-modify-write: the row lock makes concurrent updates (from any
             // process) apply one after the other, each on the other's result.
             let Some(current) = select_tenant_account(&mut tx, tenant, id, Lock::Update).await?
@@ -795,8 +804,8 @@ impl Store for PostgresStore {
         id: &AccountId,
         at: Timestamp,
     ) -> Result<bool, StoreError> {
-        self.bounded(async {
-            let mut tx = self.begin().await?;
+        self.call(async |conn| {
+            let mut tx = conn.begin().await?;
             let changed = query(
                 "update accounts set deleted_at = $4
                  where id = $1 and platform_id = $2 and livemode = $3 and deleted_at is null",
@@ -834,8 +843,8 @@ impl Store for PostgresStore {
         cursor: &Cursor<AccountId>,
         limit: u32,
     ) -> Result<Option<Page<Account>>, StoreError> {
-        self.bounded(async {
-            let mut tx = self.begin_snapshot().await?;
+        self.call(async |conn| {
+            let mut tx = begin_snapshot(conn).await?;
             let cursor_seq = match cursor {
                 Cursor::Start => None,
                 Cursor::StartingAfter(id) | Cursor::EndingBefore(id) => {
@@ -904,9 +913,9 @@ impl Store for PostgresStore {
         session: &NewAccountSession,
         save: Save<()>,
     ) -> Result<SessionInsertOutcome, StoreError> {
-        self.bounded(async {
+        self.call(async |conn| {
             let components = to_json(&session.components)?;
-            let mut tx = self.begin().await?;
+            let mut tx = conn.begin().await?;
             // The share lock keeps the account from being deleted until this
             // session is committed, so `delete_account` revokes it too.
             if select_tenant_account(&mut tx, tenant, &session.account, Lock::Share)
@@ -944,9 +953,9 @@ impl Store for PostgresStore {
         claim: &NewEmbeddedSession,
         save: Save<EmbeddedSession>,
     ) -> Result<ClaimOutcome, StoreError> {
-        self.bounded(async {
+        self.call(async |conn| {
             let now = claim.created;
-            let mut tx = self.begin().await?;
+            let mut tx = conn.begin().await?;
             // The single-use guarantee: the update locks the row, and a concurrent
             // claim (from any process) waits for that lock, then re-checks
             // `claimed_at is null` on the committed row and updates nothing.
@@ -997,7 +1006,7 @@ impl Store for PostgresStore {
         &self,
         key: SecretHash,
     ) -> Result<Option<EmbeddedSession>, StoreError> {
-        self.bounded(async {
+        self.call(async |conn| {
             let row = query(
                 "select e.id, s.platform_id, s.livemode, s.account_id, s.components,
                         s.expires_at, e.logged_out_at, s.revoked_at
@@ -1006,7 +1015,7 @@ impl Store for PostgresStore {
                  where e.key_hash = $1",
             )
             .bind(key.as_bytes().as_slice())
-            .fetch_optional(&self.pool)
+            .fetch_optional(&mut *conn)
             .await?;
             let Some(row) = row else {
                 return Ok(None);
@@ -1034,14 +1043,14 @@ impl Store for PostgresStore {
         id: &EmbeddedSessionId,
         at: Timestamp,
     ) -> Result<bool, StoreError> {
-        self.bounded(async {
+        self.call(async |conn| {
             let changed = query(
                 "update embedded_sessions set logged_out_at = $2
                  where id = $1 and logged_out_at is null",
             )
             .bind(id.as_str())
             .bind(at.as_secs())
-            .execute(&self.pool)
+            .execute(&mut *conn)
             .await?
             .rows_affected();
             Ok(changed == 1)
@@ -1056,8 +1065,8 @@ impl Store for PostgresStore {
         at: Timestamp,
         save: Save<AccountSessionRecord>,
     ) -> Result<Option<AccountSessionRecord>, StoreError> {
-        self.bounded(async {
-            let mut tx = self.begin().await?;
+        self.call(async |conn| {
+            let mut tx = conn.begin().await?;
             let row = query(concat!(
                 "update account_sessions set revoked_at = coalesce(revoked_at, $4)
                  where secret_hash = $1 and platform_id = $2 and livemode = $3
@@ -1087,8 +1096,8 @@ impl Store for PostgresStore {
         at: Timestamp,
         save: Save<AccountSessionRecord>,
     ) -> Result<Option<AccountSessionRecord>, StoreError> {
-        self.bounded(async {
-            let mut tx = self.begin().await?;
+        self.call(async |conn| {
+            let mut tx = conn.begin().await?;
             let row = query(concat!(
                 "update account_sessions set expires_at = least(expires_at, $4)
                  where secret_hash = $1 and platform_id = $2 and livemode = $3
@@ -1116,7 +1125,7 @@ impl Store for PostgresStore {
         expired_before: Timestamp,
         batch: u32,
     ) -> Result<u64, StoreError> {
-        self.bounded(async {
+        self.call(async |conn| {
             // Rows another process is pruning (or anyone is writing) are skipped,
             // not waited for: concurrent pruners take disjoint batches. Embedded
             // sessions go with their account session (on delete cascade).
@@ -1130,7 +1139,7 @@ impl Store for PostgresStore {
             )
             .bind(expired_before.as_secs())
             .bind(i64::from(batch))
-            .execute(&self.pool)
+            .execute(&mut *conn)
             .await?
             .rows_affected();
             Ok(deleted)
@@ -1144,9 +1153,9 @@ impl Store for PostgresStore {
         bank_account: &BankAccount,
         save: Save<BankAccount>,
     ) -> Result<BankAccountInsertOutcome, StoreError> {
-        self.bounded(async {
+        self.call(async |conn| {
             let bank = bank_account;
-            let mut tx = self.begin().await?;
+            let mut tx = conn.begin().await?;
             if select_tenant_account(&mut tx, tenant, &bank.account, Lock::Share)
                 .await?
                 .is_none()
@@ -1188,8 +1197,8 @@ impl Store for PostgresStore {
         cursor: &Cursor<ExternalAccountId>,
         limit: u32,
     ) -> Result<Option<Page<BankAccount>>, StoreError> {
-        self.bounded(async {
-            let mut tx = self.begin_snapshot().await?;
+        self.call(async |conn| {
+            let mut tx = begin_snapshot(conn).await?;
             if select_tenant_account(&mut tx, tenant, account, Lock::None)
                 .await?
                 .is_none()
@@ -1258,7 +1267,7 @@ impl Store for PostgresStore {
         account: &AccountId,
         id: &ExternalAccountId,
     ) -> Result<bool, StoreError> {
-        self.bounded(async {
+        self.call(async |conn| {
             // One statement: the bank account goes only if its account is the
             // tenant's and not deleted.
             let deleted = query(
@@ -1272,7 +1281,7 @@ impl Store for PostgresStore {
             .bind(account.as_str())
             .bind(tenant.platform.as_str())
             .bind(tenant.mode.is_live())
-            .execute(&self.pool)
+            .execute(&mut *conn)
             .await?
             .rows_affected();
             Ok(deleted == 1)
@@ -1285,8 +1294,8 @@ impl Store for PostgresStore {
         scope: &IdempotencyScope,
         attempt: &Attempt,
     ) -> Result<BeginOutcome, StoreError> {
-        self.bounded(async {
-            let mut tx = self.begin().await?;
+        self.call(async |conn| {
+            let mut tx = conn.begin().await?;
             // Take the key if it is new, past retention, or in flight past its
             // lease (its process died: nothing it wrote was committed). Either
             // way the statement locks the key's row, so the select below reads
@@ -1361,11 +1370,8 @@ impl Store for PostgresStore {
         token: LeaseToken,
         response: &SavedResponse,
     ) -> Result<(), StoreError> {
-        self.bounded(async {
-            let mut conn = self.pool.acquire().await?;
-            store_response(&mut conn, scope, token, response).await
-        })
-        .await
+        self.call(async |conn| store_response(conn, scope, token, response).await)
+            .await
     }
 
     async fn prune_idempotency_keys(
@@ -1373,7 +1379,7 @@ impl Store for PostgresStore {
         created_before: Timestamp,
         batch: u32,
     ) -> Result<u64, StoreError> {
-        self.bounded(async {
+        self.call(async |conn| {
             let deleted = query(
                 "delete from idempotency_keys where (platform_id, livemode, key) in (
                      select platform_id, livemode, key from idempotency_keys
@@ -1384,7 +1390,7 @@ impl Store for PostgresStore {
             )
             .bind(created_before.as_secs())
             .bind(i64::from(batch))
-            .execute(&self.pool)
+            .execute(&mut *conn)
             .await?
             .rows_affected();
             Ok(deleted)
