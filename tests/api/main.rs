@@ -13,4 +13,5 @@ mod catalog;
 mod database;
 mod helpers;
 mod multiprocess;
+mod store_races;
 mod wire;
