@@ -176,11 +176,6 @@ impl PostgresStore {
         migrate_with(&connect_options(url)?, settings).await
     }
 
-    /// Closes the pool's connections; calls after this fail as unavailable.
-    pub async fn close(&self) {
-        self.pool.close().await;
-    }
-
     /// Runs one store call on a pooled connection. Waiting for the connection
     /// is bounded by the pool's acquire timeout, the work by the deadline. Work
     /// cut short by the deadline leaves its connection mid-conversation (a
