@@ -27,9 +27,9 @@ log() { printf '[compat] %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 2; }
 
 suites=("$@")
-if [ ${#suites[@]} -eq 0 ]; then suites=(python node rust); fi
+if [ ${#suites[@]} -eq 0 ]; then suites=(python node rust schemathesis); fi
 for s in "${suites[@]}"; do
-  case "$s" in python|node|rust) ;; *) die "unknown suite '$s' (expected python, node or rust)";; esac
+  case "$s" in python|node|rust|schemathesis) ;; *) die "unknown suite '$s' (expected python, node, rust or schemathesis)";; esac
 done
 
 [ -x "$BIN" ] || die "server binary not found at $BIN: run 'cargo build' at the repository root or set CONNECT_SESSIONS_BIN"
@@ -67,6 +67,19 @@ install_node() {
   cp "$dir/package-lock.json" "$stamp"
 }
 
+install_schemathesis() {
+  local venv="$COMPAT_DIR/schemathesis/.venv" req="$COMPAT_DIR/schemathesis/requirements.txt"
+  local stamp="$venv/.compat-requirements"
+  if [ -x "$venv/bin/schemathesis" ] && [ -f "$stamp" ] && cmp -s "$req" "$stamp"; then
+    return 0
+  fi
+  log "installing schemathesis into compat/schemathesis/.venv ($(tr '\n' ' ' < "$req"))"
+  rm -rf "$venv"
+  "$PYTHON" -m venv "$venv"
+  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r "$req"
+  cp "$req" "$stamp"
+}
+
 build_rust() {
   command -v cargo >/dev/null || die "cargo is needed for the Rust suite"
   log "building the async-stripe suite (first build takes a few minutes)"
@@ -77,6 +90,7 @@ build_rust() {
 if want python; then install_python; fi
 if want node; then install_node; fi
 if want rust; then build_rust; fi
+if want schemathesis; then install_python; install_schemathesis; fi
 
 # ---------------------------------------------------------------------------------------------
 # Server
@@ -165,6 +179,9 @@ run_python() {
 }
 run_node() {
   (cd "$COMPAT_DIR/node" && timeout 900 node --test --test-reporter=spec test.mjs)
+}
+run_schemathesis() {
+  timeout 900 "$COMPAT_DIR/schemathesis/run.sh"
 }
 run_rust() {
   (cd "$COMPAT_DIR/rust" && CARGO_TARGET_DIR="$COMPAT_DIR/rust/target" timeout 900 \

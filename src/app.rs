@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use axum::Router;
-use axum::serve::ListenerExt;
+
 use tokio::net::TcpListener;
 
 use crate::clock::Clock;
@@ -15,6 +15,8 @@ use crate::config::{ApiConfig, DatabaseUrl, MasterKeySource};
 use crate::domain::platform::NewPlatform;
 use crate::keyring::Keyring;
 use crate::maintenance::{self, PruneSettings};
+use crate::rate_limit::RateLimiter;
+use crate::server::{self, ConnectionLimits};
 use crate::store::Store;
 use crate::store::postgres::{PostgresSettings, PostgresStore};
 use crate::store::sqlite::SqliteStore;
@@ -34,6 +36,29 @@ pub struct AppState {
     pub config: Arc<ApiConfig>,
     /// Server-held keys (fingerprints, sealed responses).
     pub keyring: Arc<Keyring>,
+    /// Per-platform rate limiting, when `config.rate_limits` enables it.
+    pub rate_limiter: Option<Arc<RateLimiter>>,
+}
+
+impl AppState {
+    /// The state for `store`, `clock`, `config` and `keyring`, with a rate
+    /// limiter if the config enables one.
+    pub fn new(
+        store: Arc<dyn Store>,
+        clock: Arc<dyn Clock>,
+        config: ApiConfig,
+        keyring: Keyring,
+    ) -> Self {
+        Self {
+            rate_limiter: config
+                .rate_limits
+                .map(|limits| Arc::new(RateLimiter::new(limits))),
+            store,
+            clock,
+            config: Arc::new(config),
+            keyring: Arc::new(keyring),
+        }
+    }
 }
 
 /// Loads the master keys: given inline, from a file, or (for SQLite only) from
@@ -105,6 +130,7 @@ pub struct App {
     local_addr: SocketAddr,
     state: AppState,
     pruning: Option<PruneSettings>,
+    limits: ConnectionLimits,
 }
 
 impl App {
@@ -120,6 +146,7 @@ impl App {
             listener,
             router: crate::http::router(state.clone()),
             local_addr,
+            limits: state.config.connection,
             state,
             pruning: Some(PruneSettings::default()),
         })
@@ -155,18 +182,11 @@ impl App {
                 settings,
             ))
         });
-        let listener = self.listener.tap_io(|stream| {
-            // Responses are small and written whole: don't let Nagle delay them.
-            let _ = stream.set_nodelay(true);
-        });
-        let served = axum::serve(listener, self.router)
-            .with_graceful_shutdown(shutdown)
-            .await
-            .context("while serving");
+        server::serve(self.listener, self.router, self.limits, shutdown).await;
         if let Some(pruner) = pruner {
             pruner.abort();
         }
-        served
+        Ok(())
     }
 
     /// Serves until SIGINT or SIGTERM.

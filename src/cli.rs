@@ -2,6 +2,7 @@
 //! Every option can also be set through the environment variable named in its help.
 
 use std::net::SocketAddr;
+use std::num::NonZeroU32;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -20,6 +21,7 @@ use crate::config::{
 use crate::domain::platform::NewPlatform;
 use crate::keyring::MasterKey;
 use crate::maintenance::PruneSettings;
+use crate::rate_limit::RateLimits;
 use crate::store::postgres::PostgresSettings;
 use crate::telemetry::{self, LogFormat};
 
@@ -133,6 +135,15 @@ struct ServeArgs {
     /// A file of master keys, one per line, current first; created with one new key if missing.
     #[arg(long, env = "CONNECT_SESSIONS_MASTER_KEY_FILE")]
     master_key_file: Option<PathBuf>,
+    /// Limit requests per platform and mode, as Stripe does (429 beyond the limits).
+    #[arg(long, env = "CONNECT_SESSIONS_RATE_LIMIT")]
+    rate_limit: bool,
+    /// Requests per second per platform in live mode, with --rate-limit.
+    #[arg(long, env = "CONNECT_SESSIONS_RATE_LIMIT_LIVE", default_value = "100")]
+    rate_limit_live: NonZeroU32,
+    /// Requests per second per platform in test mode, with --rate-limit.
+    #[arg(long, env = "CONNECT_SESSIONS_RATE_LIMIT_TEST", default_value = "25")]
+    rate_limit_test: NonZeroU32,
     /// How often expired sessions are pruned.
     #[arg(long, env = "CONNECT_SESSIONS_PRUNE_INTERVAL", default_value = "1m", value_parser = parse_positive_duration)]
     prune_interval: Duration,
@@ -191,6 +202,10 @@ async fn execute(command: Command) -> anyhow::Result<ExitCode> {
                 database: args.database.database,
                 api: ApiConfig {
                     session_ttl: args.session_ttl,
+                    rate_limits: args.rate_limit.then_some(RateLimits {
+                        live_per_second: args.rate_limit_live,
+                        test_per_second: args.rate_limit_test,
+                    }),
                     ..ApiConfig::default()
                 },
                 master_keys,
@@ -222,12 +237,7 @@ async fn serve(settings: ServeSettings) -> anyhow::Result<()> {
     if let Some(platform) = app::ensure_default_platform(store.as_ref(), clock.as_ref()).await? {
         print_default_platform(&platform);
     }
-    let state = AppState {
-        store,
-        clock,
-        config: Arc::new(settings.api),
-        keyring: Arc::new(keyring),
-    };
+    let state = AppState::new(store, clock, settings.api, keyring);
     let app = App::build(settings.listen, state)
         .await?
         .with_pruning(Some(settings.pruning));

@@ -90,6 +90,14 @@ pub struct ApiConfig {
     pub form_limits: FormLimits,
     /// The largest request body accepted.
     pub max_body_bytes: usize,
+    /// Per-platform rate limits, if enabled.
+    pub rate_limits: Option<crate::rate_limit::RateLimits>,
+    /// Time allowed to receive a request's body once its headers are in.
+    pub body_read_timeout: Duration,
+    /// Time allowed to handle a request, body included.
+    pub request_timeout: Duration,
+    /// Limits on each connection (header timeout and size, shutdown grace).
+    pub connection: crate::server::ConnectionLimits,
 }
 
 impl Default for ApiConfig {
@@ -99,6 +107,10 @@ impl Default for ApiConfig {
             default_api_version: crate::http::version::DEFAULT_API_VERSION,
             form_limits: FormLimits::default(),
             max_body_bytes: 256 * 1024,
+            rate_limits: None,
+            body_read_timeout: Duration::from_secs(10),
+            request_timeout: Duration::from_secs(30),
+            connection: crate::server::ConnectionLimits::default(),
         }
     }
 }

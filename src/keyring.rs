@@ -18,6 +18,8 @@ use rand::RngExt;
 
 /// Derivation context of the bank-account fingerprint key.
 const FINGERPRINT_CONTEXT: &str = "connect-sessions 2026-11 bank account fingerprint";
+/// Derivation context of the idempotent request fingerprint key.
+const REQUEST_FINGERPRINT_CONTEXT: &str = "connect-sessions 2026-11 idempotent request fingerprint";
 /// Derivation context of the keys that seal stored responses.
 const SEAL_CONTEXT: &str = "connect-sessions 2026-11 stored response sealing";
 /// First byte of every sealed blob: the format, so it can change later.
@@ -107,11 +109,15 @@ impl SealKey {
     }
 }
 
-/// The master keys, current first.
+/// The master keys, current first, and the keys derived from each.
 #[derive(Clone)]
 pub struct Keyring {
     keys: Vec<MasterKey>,
-    fingerprint_key: [u8; 32],
+    /// Per master key: bank-account fingerprints.
+    fingerprint_keys: Vec<[u8; 32]>,
+    /// Per master key: idempotent request fingerprints.
+    request_keys: Vec<[u8; 32]>,
+    /// Per master key: sealing of stored responses.
     seal_keys: Vec<SealKey>,
 }
 
@@ -126,22 +132,30 @@ impl fmt::Debug for Keyring {
 impl Keyring {
     /// A keyring of `keys`, the first current.
     pub fn new(keys: Vec<MasterKey>) -> Result<Self, KeyringError> {
-        let current = keys.first().ok_or(KeyringError::Empty)?;
-        Ok(Self::derived(current.derive(FINGERPRINT_CONTEXT), keys))
+        if keys.is_empty() {
+            return Err(KeyringError::Empty);
+        }
+        Ok(Self::derived(keys))
     }
 
     /// A keyring with one fresh key (tests, throwaway servers).
     pub fn generate() -> Self {
-        let key = MasterKey::generate();
-        Self::derived(key.derive(FINGERPRINT_CONTEXT), vec![key])
+        Self::derived(vec![MasterKey::generate()])
     }
 
-    fn derived(fingerprint_key: [u8; 32], keys: Vec<MasterKey>) -> Self {
-        let seal_keys = keys.iter().map(SealKey::derive).collect();
+    /// Derives every purpose's key from every master key; `keys` is not empty.
+    fn derived(keys: Vec<MasterKey>) -> Self {
         Self {
+            fingerprint_keys: keys
+                .iter()
+                .map(|key| key.derive(FINGERPRINT_CONTEXT))
+                .collect(),
+            request_keys: keys
+                .iter()
+                .map(|key| key.derive(REQUEST_FINGERPRINT_CONTEXT))
+                .collect(),
+            seal_keys: keys.iter().map(SealKey::derive).collect(),
             keys,
-            fingerprint_key,
-            seal_keys,
         }
     }
 
@@ -184,12 +198,34 @@ impl Keyring {
         &self.keys
     }
 
-    /// A 16-hex-digit keyed fingerprint of `input`: equal inputs give equal
-    /// fingerprints, and without the key nothing about the input can be learned
-    /// or brute-forced from it.
+    /// A 16-hex-digit keyed fingerprint of `input` under the current key:
+    /// equal inputs give equal fingerprints, and without the key nothing about
+    /// the input can be learned or brute-forced from it.
     pub fn fingerprint(&self, input: &str) -> String {
-        let hash = blake3::keyed_hash(&self.fingerprint_key, input.as_bytes());
-        hash.to_hex()[..16].to_owned()
+        self.fingerprints(input)
+            .into_iter()
+            .next()
+            .unwrap_or_default()
+    }
+
+    /// The fingerprints of `input` under every key, current first: what it may
+    /// have been stored as before a rotation.
+    pub fn fingerprints(&self, input: &str) -> Vec<String> {
+        self.fingerprint_keys
+            .iter()
+            .map(|key| blake3::keyed_hash(key, input.as_bytes()).to_hex()[..16].to_owned())
+            .collect()
+    }
+
+    /// Keyed hashes of a request's canonical parameters under every key,
+    /// current first. Keyed, because parameters can hold low-entropy secrets
+    /// (an account number) that a plain hash in the database would expose to
+    /// guessing.
+    pub fn request_fingerprints(&self, canonical: &[u8]) -> Vec<[u8; 32]> {
+        self.request_keys
+            .iter()
+            .map(|key| *blake3::keyed_hash(key, canonical).as_bytes())
+            .collect()
     }
 }
 

@@ -47,7 +47,8 @@ create table account_sessions (
     platform_id text not null references platforms (id),
     livemode boolean not null,
     account_id text not null references accounts (id),
-    components text not null,
+    -- Resolved components in their compact bit layout (catalog::LAYOUT_VERSION).
+    components bytea not null,
     created bigint not null,
     expires_at bigint not null,
     claimed_at bigint,
@@ -84,12 +85,15 @@ create table external_accounts (
     unique (account_id, fingerprint)
 );
 
--- One row per (platform, mode, key). While a request runs, status is null and
--- the lease (token, locked_until) marks it in flight; once done, status and the
--- sealed body are saved for replay.
+-- One row per (platform, mode, realm, key); the realm keeps the backend's keys
+-- (secret key) apart from the browser's (publishable key, each embedded
+-- session). While a request runs, status is null and the lease (token,
+-- locked_until) marks it in flight; once done, status and the sealed body are
+-- saved for replay.
 create table idempotency_keys (
     platform_id text not null,
     livemode boolean not null,
+    realm text not null,
     key text not null,
     path text not null,
     fingerprint bytea not null,
@@ -100,7 +104,7 @@ create table idempotency_keys (
     -- Sealed with the server's keyring: unusable without it.
     body bytea,
     created bigint not null,
-    primary key (platform_id, livemode, key)
+    primary key (platform_id, livemode, realm, key)
 );
 
 create index idempotency_keys_by_created on idempotency_keys (created);

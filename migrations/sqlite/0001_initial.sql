@@ -42,7 +42,8 @@ create table account_sessions (
     platform_id text not null references platforms (id),
     livemode integer not null check (livemode in (0, 1)),
     account_id text not null references accounts (id),
-    components text not null,
+    -- Resolved components in their compact bit layout (catalog::LAYOUT_VERSION).
+    components blob not null,
     created integer not null,
     expires_at integer not null
 ) strict, without rowid;

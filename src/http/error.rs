@@ -22,8 +22,11 @@ pub const NO_KEY_MESSAGE: &str = "You did not provide an API key. You need to pr
 pub const PUBLISHABLE_KEY_MESSAGE: &str = "This API call cannot be made with a publishable API key. Please use a secret API key. You can find a list of your API keys at https://dashboard.stripe.com/account/apikeys.";
 /// Stripe's message for a body that is not form-encoded.
 pub const NOT_FORM_ENCODED_MESSAGE: &str = "Invalid request (check that your POST content type is application/x-www-form-urlencoded). If you have any questions, we can help at https://support.stripe.com/.";
-/// The message of every 500: the cause goes to the log only.
-pub const INTERNAL_MESSAGE: &str = "An error occurred with our connection to the database or another internal service. You can safely retry this request.";
+/// The message of a 500 that changed nothing (`Stripe-Should-Retry: true`);
+/// the cause goes to the log only.
+pub const INTERNAL_RETRYABLE_MESSAGE: &str = "An error occurred with our connection to the database or another internal service. You can safely retry this request.";
+/// The message of a 500 that may have taken effect (`Stripe-Should-Retry: false`).
+pub const INTERNAL_MESSAGE: &str = "An unexpected error occurred while handling this request. It may or may not have taken effect: check before retrying, or retry with the same Idempotency-Key.";
 
 /// An error response.
 #[derive(Debug, thiserror::Error)]
@@ -193,6 +196,12 @@ pub enum ApiError {
         /// The limit in bytes.
         limit: usize,
     },
+    /// A body that did not arrive in time.
+    #[error("request body read timed out")]
+    BodyReadTimeout {
+        /// The limit.
+        limit: std::time::Duration,
+    },
     /// A malformed `Stripe-Version` header.
     #[error("invalid Stripe-Version {version}")]
     InvalidApiVersion {
@@ -226,6 +235,12 @@ pub enum ApiError {
     IdempotencyKeyInUse {
         /// The key.
         key: String,
+    },
+    /// Over the platform's request rate (only with `--rate-limit`).
+    #[error("rate limited in {mode} mode")]
+    RateLimited {
+        /// The mode whose limit was hit.
+        mode: Mode,
     },
     /// Something failed inside the server. The response is generic; the cause is logged.
     #[error("internal error")]
@@ -530,6 +545,13 @@ impl ApiError {
                 format!("The request body is too large: the limit is {limit} bytes."),
                 None,
             ),
+            Self::BodyReadTimeout { limit } => (
+                S::REQUEST_TIMEOUT,
+                invalid,
+                None,
+                format!("The request body was not received within {}.", humantime::format_duration(*limit)),
+                None,
+            ),
             Self::InvalidApiVersion { version } => (
                 S::BAD_REQUEST,
                 invalid,
@@ -575,11 +597,22 @@ impl ApiError {
                 ),
                 None,
             ),
-            Self::Internal { .. } => (
+                        Self::RateLimited { mode } => (
+                S::TOO_MANY_REQUESTS,
+                invalid,
+                Some("rate_limit"),
+                match mode {
+                    Mode::Live => "Request rate limit exceeded. You can learn more about rate limits here https://stripe.com/docs/rate-limits.",
+                    Mode::Test => "Testmode request rate limit exceeded, the rate limits in testmode are lower than livemode. You can learn more about rate limits here https://stripe.com/docs/rate-limits.",
+                }
+                .to_owned(),
+                None,
+            ),
+            Self::Internal { retryable, .. } => (
                 S::INTERNAL_SERVER_ERROR,
                 "api_error",
                 None,
-                INTERNAL_MESSAGE.to_owned(),
+                if *retryable { INTERNAL_RETRYABLE_MESSAGE } else { INTERNAL_MESSAGE }.to_owned(),
                 None,
             ),
         };
@@ -652,6 +685,13 @@ impl IntoResponse for ApiError {
         response
             .headers_mut()
             .insert("stripe-should-retry", HeaderValue::from_static(retry));
+        if matches!(self, Self::RateLimited { .. }) {
+            // Every limit here is Stripe's "global" one: per platform and mode.
+            response.headers_mut().insert(
+                "stripe-rate-limited-reason",
+                HeaderValue::from_static("global-rate"),
+            );
+        }
         if let Self::Internal { cause, .. } = &self {
             response
                 .extensions_mut()

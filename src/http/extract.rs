@@ -16,7 +16,9 @@ use super::form::{self, Decoder, Params};
 use super::idempotent::IdempotencyContext;
 use crate::app::AppState;
 use crate::domain::embedded_session::{Capability, EmbeddedSession, KeyState};
+use crate::domain::ids::PlatformId;
 use crate::domain::keys::{KeyKind, PresentedKey};
+use crate::domain::mode::Mode;
 use crate::domain::platform::{KeyGrant, Tenant};
 use crate::idempotency::{Fingerprint, IdempotencyKey};
 
@@ -65,6 +67,7 @@ async fn identify(state: &AppState, key: &PresentedKey) -> Result<Identity, ApiE
                 .find_key(key.hash())
                 .await?
                 .ok_or_else(invalid)?;
+            check_rate(state, &grant.platform, grant.mode)?;
             Ok(Identity::Platform(grant))
         }
         Some((KeyKind::Embedded, _)) => {
@@ -74,7 +77,10 @@ async fn identify(state: &AppState, key: &PresentedKey) -> Result<Identity, ApiE
                 .await?
                 .ok_or_else(invalid)?;
             match session.state(state.clock.now()) {
-                KeyState::Active => Ok(Identity::Embedded(session)),
+                KeyState::Active => {
+                    check_rate(state, &session.platform, session.mode)?;
+                    Ok(Identity::Embedded(session))
+                }
                 KeyState::Expired => Err(ApiError::ExpiredApiKey {
                     masked: key.masked(),
                 }),
@@ -82,6 +88,16 @@ async fn identify(state: &AppState, key: &PresentedKey) -> Result<Identity, ApiE
             }
         }
         Some((KeyKind::Restricted, _)) | None => Err(invalid()),
+    }
+}
+
+/// Refuses the request if its platform is over its rate in `mode` (only when
+/// rate limiting is on). Runs right after authentication, so a limited request
+/// is never saved for idempotency.
+fn check_rate(state: &AppState, platform: &PlatformId, mode: Mode) -> Result<(), ApiError> {
+    match &state.rate_limiter {
+        Some(limiter) if !limiter.allow(platform, mode) => Err(ApiError::RateLimited { mode }),
+        _ => Ok(()),
     }
 }
 
@@ -154,7 +170,11 @@ impl FromRequestParts<AppState> for PublishableKeyAuth {
                 },
             }),
             Identity::Platform(_) => Err(ApiError::PublishableKeyRequired),
-            Identity::Embedded(session) => Err(platform_endpoint_denied(&key, &session)),
+            Identity::Embedded(session) => Err(ApiError::PermissionDenied {
+                masked_key: key.masked(),
+                account: session.account.to_string(),
+                remedy: "Claim client secrets with your platform's publishable key (pk_test_… or pk_live_…).".to_owned(),
+            }),
         }
     }
 }
@@ -221,9 +241,9 @@ fn decode<T: FromParams>(
     bytes: &[u8],
     state: &AppState,
     fingerprinted: bool,
-) -> Result<(T, Option<Fingerprint>), ApiError> {
+) -> Result<(T, Option<Vec<u8>>), ApiError> {
     let form = form::parse(bytes, state.config.form_limits)?;
-    let fingerprint = fingerprinted.then(|| form::fingerprint(&form.tree));
+    let fingerprint = fingerprinted.then(|| form::canonical_bytes(&form.tree));
     let mut decoder = Decoder::new(form.key_order);
     let parsed = {
         let mut root = decoder.root(form.tree);
@@ -276,8 +296,12 @@ impl<T: FromParams> FromRequest<AppState> for StripeForm<T> {
             .cloned()
             .unwrap_or_else(RequestId::generate);
         let limit = state.config.max_body_bytes;
-        let bytes = axum::body::to_bytes(request.into_body(), limit)
+        let read = axum::body::to_bytes(request.into_body(), limit);
+        let bytes = tokio::time::timeout(state.config.body_read_timeout, read)
             .await
+            .map_err(|_| ApiError::BodyReadTimeout {
+                limit: state.config.body_read_timeout,
+            })?
             .map_err(|_| ApiError::BodyTooLarge { limit })?;
         // Parameters in a POST's query string count too, as in Stripe's Rails
         // heritage: they come first, so the body wins where both set a value.
@@ -285,8 +309,11 @@ impl<T: FromParams> FromRequest<AppState> for StripeForm<T> {
             Some(query) if !query.is_empty() => [query.as_bytes(), b"&", &bytes].concat().into(),
             _ => bytes,
         };
-        let (params, fingerprint) = decode(&bytes, state, key.is_some())?;
-        let keyed = key.zip(fingerprint);
+        let (params, canonical) = decode(&bytes, state, key.is_some())?;
+        let keyed = key.zip(canonical).map(|(key, canonical)| {
+            let fingerprints = state.keyring.request_fingerprints(&canonical);
+            (key, fingerprints.into_iter().map(Fingerprint).collect())
+        });
         Ok(Self {
             params,
             idempotency: IdempotencyContext::new(keyed, path, request_id),

@@ -17,7 +17,6 @@ use indexmap::IndexMap;
 
 use super::error::ApiError;
 use crate::domain::account::FieldUpdate;
-use crate::idempotency::Fingerprint;
 
 /// A decoded value: text, a hash of named values, or a list from `a[]=`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -217,45 +216,46 @@ fn insert(tree: &mut FormTree, path: &[&str], value: String, key: &str) -> Resul
     }
 }
 
-/// A hash of the decoded parameters, equal for the same parameters whatever
-/// their order, bracket encoding or array style: hash keys are sorted, and a
-/// list (`a[]=`) counts as a hash indexed from 0 (`a[0]=`). Array order matters.
-pub fn fingerprint(tree: &FormTree) -> Fingerprint {
-    fn write_text(hasher: &mut blake3::Hasher, text: &str) {
-        hasher.update(&(text.len() as u64).to_le_bytes());
-        hasher.update(text.as_bytes());
+/// The decoded parameters in one canonical byte form, equal for the same
+/// parameters whatever their order, bracket encoding or array style: hash keys
+/// are sorted, and a list (`a[]=`) counts as a hash indexed from 0 (`a[0]=`).
+/// Array order matters. Idempotency compares keyed hashes of it.
+pub fn canonical_bytes(tree: &FormTree) -> Vec<u8> {
+    fn write_text(out: &mut Vec<u8>, text: &str) {
+        out.extend_from_slice(&(text.len() as u64).to_le_bytes());
+        out.extend_from_slice(text.as_bytes());
     }
     fn write_entries<'a>(
-        hasher: &mut blake3::Hasher,
+        out: &mut Vec<u8>,
         entries: impl Iterator<Item = (String, &'a FormValue)>,
     ) {
         let mut sorted: Vec<(String, &FormValue)> = entries.collect();
         sorted.sort_by(|a, b| a.0.cmp(&b.0));
-        hasher.update(b"H");
-        hasher.update(&(sorted.len() as u64).to_le_bytes());
+        out.push(b'H');
+        out.extend_from_slice(&(sorted.len() as u64).to_le_bytes());
         for (key, value) in sorted {
-            write_text(hasher, &key);
-            write_value(hasher, value);
+            write_text(out, &key);
+            write_value(out, value);
         }
     }
-    fn write_value(hasher: &mut blake3::Hasher, value: &FormValue) {
+    fn write_value(out: &mut Vec<u8>, value: &FormValue) {
         match value {
             FormValue::Text(text) => {
-                hasher.update(b"T");
-                write_text(hasher, text);
+                out.push(b'T');
+                write_text(out, text);
             }
-            FormValue::Hash(map) => write_entries(hasher, map.iter().map(|(k, v)| (k.clone(), v))),
+            FormValue::Hash(map) => write_entries(out, map.iter().map(|(k, v)| (k.clone(), v))),
             FormValue::List(items) => {
                 write_entries(
-                    hasher,
+                    out,
                     items.iter().enumerate().map(|(i, v)| (i.to_string(), v)),
                 );
             }
         }
     }
-    let mut hasher = blake3::Hasher::new();
-    write_entries(&mut hasher, tree.iter().map(|(k, v)| (k.clone(), v)));
-    Fingerprint(*hasher.finalize().as_bytes())
+    let mut out = Vec::new();
+    write_entries(&mut out, tree.iter().map(|(k, v)| (k.clone(), v)));
+    out
 }
 
 /// Collects what reading a request's parameters found wrong.
@@ -382,8 +382,9 @@ impl<'d> Params<'d> {
         }
     }
 
-    /// A required string: absent is `parameter_missing`, empty is `parameter_invalid_empty`.
-    pub fn required_string(&mut self, key: &str) -> Option<String> {
+    /// A value that must be present and may not be empty: absent is
+    /// `parameter_missing`, empty is `parameter_invalid_empty`. Both are recorded.
+    fn value_required(&mut self, key: &str) -> Option<FormValue> {
         match self.take(key) {
             Present::Absent => {
                 let param = self.param(key);
@@ -395,12 +396,13 @@ impl<'d> Params<'d> {
                 self.reject(ApiError::ParameterInvalidEmpty { param });
                 None
             }
-            Present::Value(value) => self.text(key, value),
+            Present::Value(value) => Some(value),
         }
     }
 
-    /// An optional string that cannot be unset: empty is `parameter_invalid_empty`.
-    pub fn optional_string(&mut self, key: &str) -> Option<String> {
+    /// A value that may be absent but, once sent, cannot be unset: empty is
+    /// `parameter_invalid_empty`.
+    fn value_optional(&mut self, key: &str) -> Option<FormValue> {
         match self.take(key) {
             Present::Absent => None,
             Present::Empty => {
@@ -408,8 +410,20 @@ impl<'d> Params<'d> {
                 self.reject(ApiError::ParameterInvalidEmpty { param });
                 None
             }
-            Present::Value(value) => self.text(key, value),
+            Present::Value(value) => Some(value),
         }
+    }
+
+    /// A required string.
+    pub fn required_string(&mut self, key: &str) -> Option<String> {
+        let value = self.value_required(key)?;
+        self.text(key, value)
+    }
+
+    /// An optional string that cannot be unset.
+    pub fn optional_string(&mut self, key: &str) -> Option<String> {
+        let value = self.value_optional(key)?;
+        self.text(key, value)
     }
 
     /// An optional string that an empty value unsets.
@@ -449,32 +463,14 @@ impl<'d> Params<'d> {
 
     /// A required boolean.
     pub fn required_bool(&mut self, key: &str) -> Option<bool> {
-        match self.take(key) {
-            Present::Absent => {
-                let param = self.param(key);
-                self.reject(ApiError::ParameterMissing { param });
-                None
-            }
-            Present::Empty => {
-                let param = self.param(key);
-                self.reject(ApiError::ParameterInvalidEmpty { param });
-                None
-            }
-            Present::Value(value) => self.boolean(key, value),
-        }
+        let value = self.value_required(key)?;
+        self.boolean(key, value)
     }
 
     /// An optional boolean (cannot be unset).
     pub fn optional_bool(&mut self, key: &str) -> Option<bool> {
-        match self.take(key) {
-            Present::Absent => None,
-            Present::Empty => {
-                let param = self.param(key);
-                self.reject(ApiError::ParameterInvalidEmpty { param });
-                None
-            }
-            Present::Value(value) => self.boolean(key, value),
-        }
+        let value = self.value_optional(key)?;
+        self.boolean(key, value)
     }
 
     /// An optional integer within `range` (cannot be unset).
@@ -852,8 +848,8 @@ mod tests {
             .prop_map(|entries| entries.into_iter().collect())
     }
 
-    fn fingerprint_of(input: &str) -> Fingerprint {
-        fingerprint(&tree(input))
+    fn fingerprint_of(input: &str) -> Vec<u8> {
+        canonical_bytes(&tree(input))
     }
 
     #[test]

@@ -15,7 +15,7 @@ use crate::app::AppState;
 use crate::domain::platform::Tenant;
 use crate::idempotency::{
     Attempt, BeginOutcome, CompletedAttempt, Completion, Fingerprint, IdempotencyKey,
-    IdempotencyScope, LEASE, LeaseToken, RETENTION, SavedResponse,
+    IdempotencyScope, KeyRealm, LEASE, LeaseToken, RETENTION, SavedResponse,
 };
 use crate::keyring::Keyring;
 use crate::store::Save;
@@ -23,8 +23,9 @@ use crate::store::Save;
 /// What a POST needs to run idempotently; built by the form extractor.
 #[derive(Debug, Clone)]
 pub struct IdempotencyContext {
-    /// The key and the request's fingerprint, when a key was sent.
-    keyed: Option<(IdempotencyKey, Fingerprint)>,
+    /// The key and the request's fingerprints (under every master key,
+    /// current first), when a key was sent.
+    keyed: Option<(IdempotencyKey, Vec<Fingerprint>)>,
     /// The request path.
     path: String,
     /// This request's id.
@@ -34,7 +35,7 @@ pub struct IdempotencyContext {
 impl IdempotencyContext {
     /// The context of a request to `path` with id `request_id`.
     pub fn new(
-        keyed: Option<(IdempotencyKey, Fingerprint)>,
+        keyed: Option<(IdempotencyKey, Vec<Fingerprint>)>,
         path: String,
         request_id: RequestId,
     ) -> Self {
@@ -52,13 +53,18 @@ impl IdempotencyContext {
         self,
         state: &AppState,
         tenant: &Tenant,
+        realm: KeyRealm,
         execute: impl AsyncFnOnce(&Saver) -> Result<Response, ApiError>,
     ) -> Response {
-        let Some((key, fingerprint)) = self.keyed else {
+        let Some((key, fingerprints)) = self.keyed else {
+            return execute(&Saver::default()).await.into_response();
+        };
+        let Some(&fingerprint) = fingerprints.first() else {
             return execute(&Saver::default()).await.into_response();
         };
         let scope = IdempotencyScope {
             tenant: tenant.clone(),
+            realm,
             key,
         };
         let now = state.clock.now();
@@ -81,7 +87,7 @@ impl IdempotencyContext {
                 .into_response();
             }
             Ok(BeginOutcome::Completed(done)) => {
-                return replay_or_refuse(&state.keyring, &scope, &self.path, fingerprint, done);
+                return replay_or_refuse(&state.keyring, &scope, &self.path, &fingerprints, done);
             }
             Ok(BeginOutcome::Proceed) => {}
         }
@@ -133,7 +139,7 @@ fn replay_or_refuse(
     keyring: &Keyring,
     scope: &IdempotencyScope,
     path: &str,
-    fingerprint: Fingerprint,
+    fingerprints: &[Fingerprint],
     done: CompletedAttempt,
 ) -> Response {
     let key = scope.key.as_str().to_owned();
@@ -145,9 +151,8 @@ fn replay_or_refuse(
         }
         .into_response();
     }
-    if done.fingerprint != fingerprint {
-        return ApiError::IdempotencyParamsMismatch { key }.into_response();
-    }
+    // Opened first: a body no configured key opens means the keyring is wrong
+    // (or rotated too far), which no change of parameters could fix.
     let Some(body) = keyring.open(&done.response.sealed_body, &scope.seal_context()) else {
         return ApiError::Internal {
             cause: anyhow::anyhow!(
@@ -157,6 +162,10 @@ fn replay_or_refuse(
         }
         .into_response();
     };
+    // Under any key still in the keyring: a rotation must not break a replay.
+    if !fingerprints.contains(&done.fingerprint) {
+        return ApiError::IdempotencyParamsMismatch { key }.into_response();
+    }
     let status =
         StatusCode::from_u16(done.response.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let mut response = (status, body).into_response();

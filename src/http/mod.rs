@@ -15,6 +15,7 @@ pub mod error;
 pub mod extract;
 pub mod form;
 pub mod idempotent;
+pub mod openapi;
 pub mod routes;
 pub mod version;
 
@@ -38,6 +39,7 @@ pub fn router(state: AppState) -> Router {
         .merge(routes::accounts::router())
         .merge(routes::account_sessions::router())
         .merge(routes::embedded::router())
+        .merge(routes::openapi::router())
         .fallback(unrecognized_url)
         .method_not_allowed_fallback(unrecognized_url)
         // Layers run outside-in: the trace span wraps the header middleware, so
@@ -79,7 +81,20 @@ async fn stripe_headers(
         Some(value) => version::validate(value),
     };
     let (mut response, version) = match version {
-        Ok(version) => (next.run(request).await, version),
+        Ok(version) => {
+            let deadline = state.config.request_timeout;
+            let response = match tokio::time::timeout(deadline, next.run(request)).await {
+                Ok(response) => response,
+                // The work may have completed after all (a write queued before the
+                // deadline still commits), so a retry is not known to be safe.
+                Err(_) => ApiError::Internal {
+                    cause: anyhow::anyhow!("request not handled within {deadline:?}"),
+                    retryable: false,
+                }
+                .into_response(),
+            };
+            (response, version)
+        }
         Err(error) => (
             error.into_response(),
             HeaderValue::from_static(state.config.default_api_version),

@@ -24,6 +24,7 @@ use std::time::Duration;
 use rand::RngExt;
 
 use crate::clock::Timestamp;
+use crate::domain::ids::EmbeddedSessionId;
 use crate::domain::platform::Tenant;
 
 /// How long a key stays in flight if its request never completes (its process
@@ -72,8 +73,8 @@ impl fmt::Debug for IdempotencyKey {
     }
 }
 
-/// A hash of a request's decoded parameters: equal for the same parameters
-/// whatever their order or encoding.
+/// A keyed hash of a request's decoded parameters: equal for the same
+/// parameters whatever their order or encoding.
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Fingerprint(pub [u8; 32]);
 
@@ -104,11 +105,38 @@ impl fmt::Debug for LeaseToken {
     }
 }
 
-/// Where a key lives: keys of different platforms or modes never meet.
+/// Whose requests a key belongs to within a platform and mode. Keys of
+/// different realms never meet, so a browser (holding the public publishable
+/// key, or an `em_` key) can neither probe nor squat the keys the platform's
+/// backend uses.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum KeyRealm {
+    /// Requests made with the platform's secret key.
+    Secret,
+    /// Claims made with the platform's publishable key.
+    Publishable,
+    /// Requests made with one embedded session's key.
+    Embedded(EmbeddedSessionId),
+}
+
+impl KeyRealm {
+    /// The realm as stored beside the key.
+    pub fn as_stored(&self) -> String {
+        match self {
+            Self::Secret => "secret".to_owned(),
+            Self::Publishable => "publishable".to_owned(),
+            Self::Embedded(id) => format!("embedded:{id}"),
+        }
+    }
+}
+
+/// Where a key lives: keys of different platforms, modes or realms never meet.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct IdempotencyScope {
     /// Platform and mode of the request's key.
     pub tenant: Tenant,
+    /// Backend, browser claim, or one embedded session.
+    pub realm: KeyRealm,
     /// The `Idempotency-Key`.
     pub key: IdempotencyKey,
 }
@@ -118,9 +146,10 @@ impl IdempotencyScope {
     /// another platform's, mode's or key's row and still open.
     pub fn seal_context(&self) -> Vec<u8> {
         format!(
-            "{}|{}|{}",
+            "{}|{}|{}|{}",
             self.tenant.platform,
             self.tenant.mode,
+            self.realm.as_stored(),
             self.key.as_str()
         )
         .into_bytes()

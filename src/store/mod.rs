@@ -256,11 +256,15 @@ pub trait Store: Send + Sync + fmt::Debug {
         batch: u32,
     ) -> Result<u64, StoreError>;
 
-    /// Attaches a bank account to one of the tenant's accounts.
+    /// Attaches a bank account to one of the tenant's accounts, unless the
+    /// account already has it: one stored with any of `known_fingerprints` (the
+    /// bank account's fingerprints under every master key, so that duplicates
+    /// are found across a key rotation).
     async fn insert_bank_account(
         &self,
         tenant: &Tenant,
         bank_account: &BankAccount,
+        known_fingerprints: &[String],
         save: Save<BankAccount>,
     ) -> Result<BankAccountInsertOutcome, StoreError>;
 

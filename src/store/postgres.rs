@@ -12,9 +12,10 @@
 //!   returning`, which locks the key's row whether or not it takes it over;
 //! - an account update reads its row `for update`, so concurrent updates apply
 //!   one after the other instead of losing one;
-//! - account sessions and bank accounts are inserted under a `for share` lock on
-//!   their account, so an account deleted meanwhile never gains an unrevoked
-//!   session;
+//! - account sessions are inserted under a `for share` lock on their account,
+//!   so an account deleted meanwhile never gains an unrevoked session; bank
+//!   accounts under a `for update` lock, so the duplicate check and the insert
+//!   are one step;
 //! - `create_platform_if_none` locks the platforms table, so of several servers
 //!   starting on one empty database exactly one creates the default platform;
 //! - pruning deletes batches picked `for update skip locked`, so several
@@ -414,7 +415,7 @@ fn bank_account_from_row(row: &PgRow) -> Result<BankAccount, StoreError> {
 fn session_record_from_row(row: &PgRow) -> Result<AccountSessionRecord, StoreError> {
     Ok(AccountSessionRecord {
         account: parse_account_id(&get::<String>(row, 0)?)?,
-        components: parse_components(&get::<String>(row, 1)?)?,
+        components: parse_components(&get::<Vec<u8>>(row, 1)?)?,
         created: Timestamp::from_secs(get(row, 2)?),
         expires_at: Timestamp::from_secs(get(row, 3)?),
         claimed_at: get::<Option<i64>>(row, 4)?.map(Timestamp::from_secs),
@@ -426,10 +427,8 @@ fn parse_account_id(text: &str) -> Result<AccountId, StoreError> {
     AccountId::parse(text).ok_or_else(|| StoreError::Corrupt(format!("account id {text:?}")))
 }
 
-fn parse_components(json: &str) -> Result<ResolvedComponents, StoreError> {
-    serde_json::from_str::<serde_json::Value>(json)
-        .ok()
-        .and_then(|value| ResolvedComponents::from_json(&value))
+fn parse_components(bytes: &[u8]) -> Result<ResolvedComponents, StoreError> {
+    ResolvedComponents::from_bytes(bytes)
         .ok_or_else(|| StoreError::Corrupt("stored components".to_owned()))
 }
 
@@ -603,7 +602,7 @@ async fn store_response(
 ) -> Result<(), StoreError> {
     query(
         "update idempotency_keys set status = $5, body = $6
-         where platform_id = $1 and livemode = $2 and key = $3
+         where platform_id = $1 and livemode = $2 and realm = $7 and key = $3
            and lease_token = $4 and status is null",
     )
     .bind(scope.tenant.platform.as_str())
@@ -612,6 +611,7 @@ async fn store_response(
     .bind(token.0.as_slice())
     .bind(i32::from(response.status))
     .bind(response.sealed_body.as_slice())
+    .bind(scope.realm.as_stored())
     .execute(&mut *conn)
     .await?;
     Ok(())
@@ -909,7 +909,7 @@ impl Store for PostgresStore {
         save: Save<()>,
     ) -> Result<SessionInsertOutcome, StoreError> {
         self.call(async |conn| {
-            let components = to_json(&session.components)?;
+            let components = session.components.to_bytes();
             let mut tx = conn.begin().await?;
             // The share lock keeps the account from being deleted until this
             // session is committed, so `delete_account` revokes it too.
@@ -985,7 +985,7 @@ impl Store for PostgresStore {
                 platform: tenant.platform.clone(),
                 mode: tenant.mode,
                 account: parse_account_id(&get::<String>(&won, 0)?)?,
-                components: parse_components(&get::<String>(&won, 1)?)?,
+                components: parse_components(&get::<Vec<u8>>(&won, 1)?)?,
                 expires_at: Timestamp::from_secs(get(&won, 2)?),
                 logged_out_at: None,
                 revoked_at: None,
@@ -1024,7 +1024,7 @@ impl Store for PostgresStore {
                     .ok_or_else(|| StoreError::Corrupt(format!("platform id {platform:?}")))?,
                 mode: Mode::from_livemode(get(&row, 2)?),
                 account: parse_account_id(&get::<String>(&row, 3)?)?,
-                components: parse_components(&get::<String>(&row, 4)?)?,
+                components: parse_components(&get::<Vec<u8>>(&row, 4)?)?,
                 expires_at: Timestamp::from_secs(get(&row, 5)?),
                 logged_out_at: get::<Option<i64>>(&row, 6)?.map(Timestamp::from_secs),
                 revoked_at: get::<Option<i64>>(&row, 7)?.map(Timestamp::from_secs),
@@ -1146,16 +1146,36 @@ impl Store for PostgresStore {
         &self,
         tenant: &Tenant,
         bank_account: &BankAccount,
+        known_fingerprints: &[String],
         save: Save<BankAccount>,
     ) -> Result<BankAccountInsertOutcome, StoreError> {
         self.call(async |conn| {
             let bank = bank_account;
             let mut tx = conn.begin().await?;
-            if select_tenant_account(&mut tx, tenant, &bank.account, Lock::Share)
+            // The account's row lock makes bank-account inserts for one account
+            // take turns, so the duplicate check below and the insert are one
+            // step (fingerprints under other master keys differ, so the unique
+            // constraint alone cannot catch those), and keeps the account from
+            // being deleted meanwhile.
+            if select_tenant_account(&mut tx, tenant, &bank.account, Lock::Update)
                 .await?
                 .is_none()
             {
                 return finish(tx, BankAccountInsertOutcome::AccountMissing).await;
+            }
+            let known: bool = query(
+                "select exists (
+                     select 1 from external_accounts
+                     where account_id = $1 and fingerprint = any($2)
+                 )",
+            )
+            .bind(bank.account.as_str())
+            .bind(known_fingerprints)
+            .fetch_one(&mut *tx)
+            .await?
+            .try_get(0)?;
+            if known {
+                return finish(tx, BankAccountInsertOutcome::Duplicate).await;
             }
             let inserted = query(
                 "insert into external_accounts (id, account_id, country, currency,
@@ -1297,10 +1317,11 @@ impl Store for PostgresStore {
             // the state that refused us, and concurrent beginners (from any
             // process) take turns: exactly one proceeds.
             let taken = query(
-                "insert into idempotency_keys (platform_id, livemode, key, path, fingerprint,
-                     original_request_id, lease_token, locked_until, status, body, created)
-                 values ($1, $2, $3, $4, $5, $6, $7, $8, null, null, $9)
-                 on conflict (platform_id, livemode, key) do update set
+                "insert into idempotency_keys (platform_id, livemode, realm, key, path,
+                     fingerprint, original_request_id, lease_token, locked_until, status, body,
+                     created)
+                 values ($1, $2, $11, $3, $4, $5, $6, $7, $8, null, null, $9)
+                 on conflict (platform_id, livemode, realm, key) do update set
                      path = excluded.path, fingerprint = excluded.fingerprint,
                      original_request_id = excluded.original_request_id,
                      lease_token = excluded.lease_token, locked_until = excluded.locked_until,
@@ -1319,6 +1340,7 @@ impl Store for PostgresStore {
             .bind(attempt.lease_until.as_secs())
             .bind(attempt.now.as_secs())
             .bind(attempt.retention_cutoff.as_secs())
+            .bind(scope.realm.as_stored())
             .fetch_optional(&mut *tx)
             .await?;
             if taken.is_some() {
@@ -1328,11 +1350,12 @@ impl Store for PostgresStore {
             let row = query(
                 "select path, fingerprint, original_request_id, status, body
                  from idempotency_keys
-                 where platform_id = $1 and livemode = $2 and key = $3",
+                 where platform_id = $1 and livemode = $2 and realm = $4 and key = $3",
             )
             .bind(scope.tenant.platform.as_str())
             .bind(scope.tenant.mode.is_live())
             .bind(scope.key.as_str())
+            .bind(scope.realm.as_stored())
             .fetch_one(&mut *tx)
             .await?;
             tx.commit().await?;
@@ -1376,8 +1399,8 @@ impl Store for PostgresStore {
     ) -> Result<u64, StoreError> {
         self.call(async |conn| {
             let deleted = query(
-                "delete from idempotency_keys where (platform_id, livemode, key) in (
-                     select platform_id, livemode, key from idempotency_keys
+                "delete from idempotency_keys where (platform_id, livemode, realm, key) in (
+                     select platform_id, livemode, realm, key from idempotency_keys
                      where created < $1
                      limit $2
                      for update skip locked

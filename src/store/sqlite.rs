@@ -687,7 +687,7 @@ impl Store for SqliteStore {
         let tenant = tenant.clone();
         let account = session.account.clone();
         let secret_hash = session.secret_hash;
-        let components = to_json(&session.components)?;
+        let components = session.components.to_bytes();
         let (created, expires_at) = (session.created, session.expires_at);
         self.write(move |conn| {
             // Inserting through a select on the account makes "the account exists"
@@ -747,7 +747,7 @@ impl Store for SqliteStore {
                     |row| {
                         Ok((
                             row.get::<_, String>(0)?,
-                            row.get::<_, String>(1)?,
+                            row.get::<_, Vec<u8>>(1)?,
                             row.get::<_, i64>(2)?,
                         ))
                     },
@@ -807,7 +807,7 @@ impl Store for SqliteStore {
                     .ok_or_else(|| StoreError::Corrupt(format!("platform id {platform:?}")))?,
                 mode: Mode::from_livemode(row.get(2)?),
                 account: parse_account_id(&row.get::<_, String>(3)?)?,
-                components: parse_components(&row.get::<_, String>(4)?)?,
+                components: parse_components(&row.get::<_, Vec<u8>>(4)?)?,
                 expires_at: Timestamp::from_secs(row.get(5)?),
                 logged_out_at: row.get::<_, Option<i64>>(6)?.map(Timestamp::from_secs),
                 revoked_at: row.get::<_, Option<i64>>(7)?.map(Timestamp::from_secs),
@@ -840,21 +840,15 @@ impl Store for SqliteStore {
     ) -> Result<Option<AccountSessionRecord>, StoreError> {
         let tenant = tenant.clone();
         self.write(move |conn| {
-            conn.prepare_cached(
+            change_session(
+                conn,
                 "update account_sessions set revoked_at = coalesce(revoked_at, ?4)
                  where secret_hash = ?1 and platform_id = ?2 and livemode = ?3",
-            )?
-            .execute(params![
-                secret.as_bytes().as_slice(),
-                tenant.platform.as_str(),
-                tenant.mode.is_live(),
-                at.as_secs()
-            ])?;
-            let record = select_session_record(conn, &tenant, secret)?;
-            if let Some(record) = &record {
-                save_completion(conn, save, record)?;
-            }
-            Ok(record)
+                &tenant,
+                secret,
+                at,
+                save,
+            )
         })
         .await
     }
@@ -868,21 +862,15 @@ impl Store for SqliteStore {
     ) -> Result<Option<AccountSessionRecord>, StoreError> {
         let tenant = tenant.clone();
         self.write(move |conn| {
-            conn.prepare_cached(
+            change_session(
+                conn,
                 "update account_sessions set expires_at = min(expires_at, ?4)
                  where secret_hash = ?1 and platform_id = ?2 and livemode = ?3",
-            )?
-            .execute(params![
-                secret.as_bytes().as_slice(),
-                tenant.platform.as_str(),
-                tenant.mode.is_live(),
-                at.as_secs()
-            ])?;
-            let record = select_session_record(conn, &tenant, secret)?;
-            if let Some(record) = &record {
-                save_completion(conn, save, record)?;
-            }
-            Ok(record)
+                &tenant,
+                secret,
+                at,
+                save,
+            )
         })
         .await
     }
@@ -910,13 +898,23 @@ impl Store for SqliteStore {
         &self,
         tenant: &Tenant,
         bank_account: &BankAccount,
+        known_fingerprints: &[String],
         save: Save<BankAccount>,
     ) -> Result<BankAccountInsertOutcome, StoreError> {
         let tenant = tenant.clone();
         let bank = bank_account.clone();
+        let known = known_fingerprints.to_vec();
         self.write(move |conn| {
             if select_tenant_account(conn, &tenant, &bank.account)?.is_none() {
                 return Ok(BankAccountInsertOutcome::AccountMissing);
+            }
+            let mut exists = conn.prepare_cached(
+                "select exists (select 1 from external_accounts where account_id = ?1 and fingerprint = ?2)",
+            )?;
+            for fingerprint in &known {
+                if exists.query_row(params![bank.account.as_str(), fingerprint], |row| row.get::<_, bool>(0))? {
+                    return Ok(BankAccountInsertOutcome::Duplicate);
+                }
             }
             let inserted = conn
                 .prepare_cached(
@@ -1045,9 +1043,9 @@ impl Store for SqliteStore {
             let taken = conn
                 .prepare_cached(
                     "insert into idempotency_keys (platform_id, livemode, key, path, fingerprint,
-                         original_request_id, lease_token, locked_until, status, body, created)
-                     values (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, null, null, ?9)
-                     on conflict (platform_id, livemode, key) do update set
+                         original_request_id, lease_token, locked_until, status, body, created, realm)
+                     values (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, null, null, ?9, ?11)
+                     on conflict (platform_id, livemode, realm, key) do update set
                          path = excluded.path, fingerprint = excluded.fingerprint,
                          original_request_id = excluded.original_request_id,
                          lease_token = excluded.lease_token, locked_until = excluded.locked_until,
@@ -1066,6 +1064,7 @@ impl Store for SqliteStore {
                     attempt.lease_until.as_secs(),
                     attempt.now.as_secs(),
                     attempt.retention_cutoff.as_secs(),
+                    scope.realm.as_stored(),
                 ])?;
             if taken == 1 {
                 return Ok(BeginOutcome::Proceed);
@@ -1073,10 +1072,10 @@ impl Store for SqliteStore {
             let (path, fingerprint, original_request_id, status, body) = conn
                 .prepare_cached(
                     "select path, fingerprint, original_request_id, status, body from idempotency_keys
-                     where platform_id = ?1 and livemode = ?2 and key = ?3",
+                     where platform_id = ?1 and livemode = ?2 and key = ?3 and realm = ?4",
                 )?
                 .query_row(
-                    params![scope.tenant.platform.as_str(), scope.tenant.mode.is_live(), scope.key.as_str()],
+                    params![scope.tenant.platform.as_str(), scope.tenant.mode.is_live(), scope.key.as_str(), scope.realm.as_stored()],
                     |row| {
                         Ok((
                             row.get::<_, String>(0)?,
@@ -1123,8 +1122,8 @@ impl Store for SqliteStore {
         self.write(move |conn| {
             let deleted = conn
                 .prepare_cached(
-                    "delete from idempotency_keys where (platform_id, livemode, key) in (
-                         select platform_id, livemode, key from idempotency_keys
+                    "delete from idempotency_keys where (platform_id, livemode, realm, key) in (
+                         select platform_id, livemode, realm, key from idempotency_keys
                          where created < ?1 limit ?2
                      )",
                 )?
@@ -1155,6 +1154,30 @@ fn claim_refusal(
     })
 }
 
+/// Applies `update` to one of the tenant's sessions (`?1` its secret hash, `?2`
+/// the platform, `?3` livemode, `?4` the time) and returns the session as it
+/// now is, saving `save` with it when there is one.
+fn change_session(
+    conn: &Connection,
+    update: &str,
+    tenant: &Tenant,
+    secret: SecretHash,
+    at: Timestamp,
+    save: Save<AccountSessionRecord>,
+) -> Result<Option<AccountSessionRecord>, StoreError> {
+    conn.prepare_cached(update)?.execute(params![
+        secret.as_bytes().as_slice(),
+        tenant.platform.as_str(),
+        tenant.mode.is_live(),
+        at.as_secs()
+    ])?;
+    let record = select_session_record(conn, tenant, secret)?;
+    if let Some(record) = &record {
+        save_completion(conn, save, record)?;
+    }
+    Ok(record)
+}
+
 /// The tenant's account session with this secret hash.
 fn select_session_record(
     conn: &Connection,
@@ -1175,7 +1198,7 @@ fn select_session_record(
     };
     Ok(Some(AccountSessionRecord {
         account: parse_account_id(&row.get::<_, String>(0)?)?,
-        components: parse_components(&row.get::<_, String>(1)?)?,
+        components: parse_components(&row.get::<_, Vec<u8>>(1)?)?,
         created: Timestamp::from_secs(row.get(2)?),
         expires_at: Timestamp::from_secs(row.get(3)?),
         claimed_at: row.get::<_, Option<i64>>(4)?.map(Timestamp::from_secs),
@@ -1187,10 +1210,8 @@ fn parse_account_id(text: &str) -> Result<AccountId, StoreError> {
     AccountId::parse(text).ok_or_else(|| StoreError::Corrupt(format!("account id {text:?}")))
 }
 
-fn parse_components(json: &str) -> Result<ResolvedComponents, StoreError> {
-    serde_json::from_str::<serde_json::Value>(json)
-        .ok()
-        .and_then(|value| ResolvedComponents::from_json(&value))
+fn parse_components(bytes: &[u8]) -> Result<ResolvedComponents, StoreError> {
+    ResolvedComponents::from_bytes(bytes)
         .ok_or_else(|| StoreError::Corrupt("stored components".to_owned()))
 }
 
@@ -1213,7 +1234,8 @@ fn store_response(
 ) -> Result<(), StoreError> {
     conn.prepare_cached(
         "update idempotency_keys set status = ?5, body = ?6
-         where platform_id = ?1 and livemode = ?2 and key = ?3 and lease_token = ?4 and status is null",
+         where platform_id = ?1 and livemode = ?2 and key = ?3 and lease_token = ?4 and status is null
+           and realm = ?7",
     )?
     .execute(params![
         scope.tenant.platform.as_str(),
@@ -1222,6 +1244,7 @@ fn store_response(
         token.0.as_slice(),
         response.status,
         response.sealed_body,
+        scope.realm.as_stored(),
     ])?;
     Ok(())
 }

@@ -65,7 +65,8 @@ pub(crate) struct StoredAccountSession {
     pub(crate) livemode: bool,
     pub(crate) created: i64,
     pub(crate) expires_at: i64,
-    pub(crate) components: String,
+    /// The compact layout (`ResolvedComponents::to_bytes`).
+    pub(crate) components: Vec<u8>,
 }
 
 impl TestDatabase {
@@ -180,7 +181,7 @@ impl TestDatabase {
         }
     }
 
-    /// How many rows `table` holds.
+    /// How many rows `table` holds; `table` may carry a `where` clause.
     pub(crate) async fn count(&self, table: &str) -> i64 {
         let sql = format!("select count(*) from {table}");
         match self {
@@ -203,64 +204,108 @@ impl TestDatabase {
         }
     }
 
-    /// The places where `needle` is stored, as text or as raw bytes: the
-    /// database's files on SQLite (main file, WAL, shared memory, journal), every
-    /// row of every table of the schema on PostgreSQL. Empty if it is nowhere.
-    pub(crate) async fn places_holding(&self, needle: &str) -> Vec<String> {
+    /// Everything the database holds, as raw bytes, by place: SQLite's files
+    /// (main file, WAL, shared memory, journal); on PostgreSQL, per table, the
+    /// text of every row followed by the raw bytes of every `bytea` value (a
+    /// row's text shows those in hex). What a copy of the database would give.
+    pub(crate) async fn raw_contents(&self) -> Vec<(String, Vec<u8>)> {
         match self {
             Self::Sqlite { path, .. } => {
-                let mut places = Vec::new();
-                let mut files_read = 0;
-                for suffix in ["", "-wal", "-shm", "-journal"] {
-                    let file = format!("{}{suffix}", path.display());
-                    let Ok(bytes) = std::fs::read(&file) else {
-                        continue;
-                    };
-                    files_read += 1;
-                    if bytes
-                        .windows(needle.len())
-                        .any(|window| window == needle.as_bytes())
-                    {
-                        places.push(file);
-                    }
-                }
-                assert!(files_read >= 1, "no database file at {}", path.display());
-                places
+                let files: Vec<(String, Vec<u8>)> = ["", "-wal", "-shm", "-journal"]
+                    .iter()
+                    .filter_map(|suffix| {
+                        let file = format!("{}{suffix}", path.display());
+                        std::fs::read(&file).ok().map(|bytes| (file, bytes))
+                    })
+                    .collect();
+                assert!(!files.is_empty(), "no database file at {}", path.display());
+                files
             }
             Self::Postgres { schema, .. } => {
                 let mut conn = self.connect().await;
-                let tables: Vec<String> = query(
-                    "select table_name::text from information_schema.tables
-                     where table_schema = $1 and table_type = 'BASE TABLE'",
+                let columns: Vec<(String, String, String)> = query(
+                    "select table_name::text, column_name::text, data_type::text
+                     from information_schema.columns
+                     where table_schema = $1
+                     order by table_name, ordinal_position",
                 )
                 .bind(schema.as_str())
                 .fetch_all(&mut conn)
                 .await
                 .unwrap()
                 .iter()
-                .map(|row| row.get(0))
+                .map(|row| (row.get(0), row.get(1), row.get(2)))
                 .collect();
+                let mut tables: Vec<&str> = columns.iter().map(|(t, _, _)| t.as_str()).collect();
+                tables.dedup();
                 assert!(tables.len() >= 7, "tables missing: {tables:?}");
-                // A row's text shows text columns as they are and bytea columns
-                // in hex: look for both spellings.
-                let hex: String = needle.bytes().map(|b| format!("{b:02x}")).collect();
-                let mut places = Vec::new();
+                let mut contents = Vec::new();
                 for table in tables {
-                    let found: i64 = query(AssertSqlSafe(format!(
-                        "select count(*) from {schema}.{table} t
-                         where strpos(t::text, $1) > 0 or strpos(lower(t::text), $2) > 0"
+                    let mut bytes = Vec::new();
+                    let rows = query(AssertSqlSafe(format!(
+                        "select t::text from {schema}.{table} t"
                     )))
-                    .bind(needle)
-                    .bind(hex.as_str())
+                    .fetch_all(&mut conn)
+                    .await
+                    .unwrap();
+                    for row in &rows {
+                        bytes.extend_from_slice(row.get::<String, _>(0).as_bytes());
+                        bytes.push(b'\n');
+                    }
+                    for (_, column, _) in columns
+                        .iter()
+                        .filter(|(t, _, kind)| t == table && kind == "bytea")
+                    {
+                        let rows = query(AssertSqlSafe(format!(
+                            "select {column} from {schema}.{table} where {column} is not null"
+                        )))
+                        .fetch_all(&mut conn)
+                        .await
+                        .unwrap();
+                        for row in &rows {
+                            bytes.extend_from_slice(&row.get::<Vec<u8>, _>(0));
+                        }
+                    }
+                    contents.push((format!("{schema}.{table}"), bytes));
+                }
+                contents
+            }
+        }
+    }
+
+    /// The places where `needle` is stored, as text or as raw bytes (see
+    /// [`TestDatabase::raw_contents`]). Empty if it is nowhere.
+    pub(crate) async fn places_holding(&self, needle: &str) -> Vec<String> {
+        self.raw_contents()
+            .await
+            .into_iter()
+            .filter(|(_, bytes)| {
+                bytes
+                    .windows(needle.len())
+                    .any(|window| window == needle.as_bytes())
+            })
+            .map(|(place, _)| place)
+            .collect()
+    }
+
+    /// The one blob (SQLite) or `bytea` (PostgreSQL) value `sql` selects.
+    pub(crate) async fn bytes(&self, sql: &str) -> Vec<u8> {
+        match self {
+            Self::Sqlite { path, .. } => {
+                let db = rusqlite::Connection::open_with_flags(
+                    path,
+                    rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+                )
+                .unwrap();
+                db.query_row(sql, [], |row| row.get(0)).unwrap()
+            }
+            Self::Postgres { .. } => {
+                let mut conn = self.connect().await;
+                query(AssertSqlSafe(sql.to_owned()))
                     .fetch_one(&mut conn)
                     .await
                     .unwrap()
-                    .get(0);
-                    if found > 0 {
-                        places.push(format!("{schema}.{table}"));
-                    }
-                }
-                places
+                    .get(0)
             }
         }
     }

@@ -81,13 +81,8 @@ pub(crate) struct TestApp {
     pub(crate) other_platform: PlatformKeys,
     client: reqwest::Client,
     /// The application's store, for tests that look underneath the API.
-    #[expect(
-        dead_code,
-        reason = "used by the browser-side and idempotency tests to come"
-    )]
     pub(crate) store: Arc<dyn Store>,
     /// The application's master keys.
-    #[expect(dead_code, reason = "used by the idempotency tests to come")]
     pub(crate) keyring: Arc<Keyring>,
 }
 
@@ -175,13 +170,13 @@ pub(crate) async fn spawn_app_with(config: ApiConfig) -> TestApp {
             .expect("cannot create a platform");
     }
 
-    let keyring = Arc::new(Keyring::generate());
-    let state = AppState {
-        store: store.clone(),
-        clock: Arc::new(clock.clone()),
-        config: Arc::new(config.clone()),
-        keyring: keyring.clone(),
-    };
+    let state = AppState::new(
+        store.clone(),
+        Arc::new(clock.clone()),
+        config.clone(),
+        Keyring::generate(),
+    );
+    let keyring = state.keyring.clone();
     // Tests prune by calling `maintenance::prune_once`, at the instant they choose.
     let app = App::build("127.0.0.1:0".parse().expect("valid address"), state)
         .await
@@ -283,6 +278,130 @@ impl TestApp {
     /// `POST /v1/account_sessions`.
     pub(crate) async fn create_account_session(&self, key: &str, body: &str) -> TestResponse {
         self.post_form("/v1/account_sessions", key, body).await
+    }
+
+    /// `POST path` with a form body and an `Idempotency-Key`, authenticated with `key`.
+    pub(crate) async fn post_idempotent(
+        &self,
+        path: &str,
+        key: &str,
+        idempotency_key: &str,
+        body: &str,
+    ) -> TestResponse {
+        self.send(
+            self.request(Method::POST, path)
+                .header(AUTHORIZATION, format!("Bearer {key}"))
+                .header(CONTENT_TYPE, FORM)
+                .header("idempotency-key", idempotency_key)
+                .body(body.to_owned()),
+        )
+        .await
+    }
+
+    /// Creates an account of `account_type` (`custom`, `express`, `standard`)
+    /// with the platform's test secret key and returns its id.
+    pub(crate) async fn create_account_of_type(&self, account_type: &str) -> String {
+        self.create_account_id(&self.platform.secret, &format!("type={account_type}"))
+            .await
+    }
+
+    /// Creates an account session for `account` with `components` (a form
+    /// fragment such as [`SEED_COMPONENTS`]); panics unless it succeeds.
+    /// Returns the client secret and the whole body.
+    pub(crate) async fn create_session(
+        &self,
+        key: &str,
+        account: &str,
+        components: &str,
+    ) -> (String, Value) {
+        let body = self
+            .create_account_session(key, &format!("account={account}&{components}"))
+            .await
+            .ok();
+        let secret = body["client_secret"]
+            .as_str()
+            .expect("a client secret")
+            .to_owned();
+        (secret, body)
+    }
+
+    /// `POST /v1/account_sessions/claim` with publishable key `pk`.
+    pub(crate) async fn claim(&self, pk: &str, client_secret: &str) -> TestResponse {
+        self.post_form(
+            "/v1/account_sessions/claim",
+            pk,
+            &format!("client_secret={client_secret}"),
+        )
+        .await
+    }
+
+    /// Claims `client_secret` with `pk`; panics unless it succeeds. Returns the
+    /// embedded session key (`em_test_…` / `em_live_…`).
+    pub(crate) async fn claim_key(&self, pk: &str, client_secret: &str) -> String {
+        let body = self.claim(pk, client_secret).await.ok();
+        body["secret"].as_str().expect("an em_ key").to_owned()
+    }
+
+    /// A test-mode session of a new Custom account with `components`, claimed
+    /// with the platform's test publishable key. Returns the account id and the
+    /// embedded session key.
+    pub(crate) async fn embedded_key_for(&self, components: &str) -> (String, String) {
+        let account = self.create_account_of_type("custom").await;
+        let (secret, _) = self
+            .create_session(&self.platform.secret, &account, components)
+            .await;
+        let key = self.claim_key(&self.platform.publishable, &secret).await;
+        (account, key)
+    }
+
+    /// The platform and mode a platform key belongs to, read from the store.
+    pub(crate) async fn tenant_of(&self, key: &str) -> connect_sessions::domain::platform::Tenant {
+        let grant = self
+            .store
+            .find_key(connect_sessions::domain::keys::SecretHash::of(key))
+            .await
+            .expect("the store answers")
+            .expect("a known key");
+        connect_sessions::domain::platform::Tenant {
+            platform: grant.platform,
+            mode: grant.mode,
+        }
+    }
+
+    /// Everything the database holds, as raw bytes, by place: SQLite's files,
+    /// or every row (and every `bytea` value) of every PostgreSQL table. See
+    /// [`TestDatabase::raw_contents`].
+    pub(crate) async fn database_bytes(&self) -> Vec<(String, Vec<u8>)> {
+        self.database.raw_contents().await
+    }
+
+    /// A request to `path` on another server (see [`TestApp::spawn_sibling`]),
+    /// to be completed and passed to [`TestApp::send`].
+    pub(crate) fn request_to(
+        &self,
+        address: &str,
+        method: Method,
+        path: &str,
+    ) -> reqwest::RequestBuilder {
+        self.client.request(method, format!("{address}{path}"))
+    }
+
+    /// Starts a second server on the same store and clock as this one, but
+    /// with `keyring` as its master keys; returns its address.
+    pub(crate) async fn spawn_sibling(&self, keyring: Keyring) -> String {
+        let state = AppState::new(
+            self.store.clone(),
+            Arc::new(self.clock.clone()),
+            self.config.clone(),
+            keyring,
+        );
+        let app = App::build("127.0.0.1:0".parse().expect("valid address"), state)
+            .await
+            .expect("cannot build the application")
+            .with_pruning(None);
+        let address = format!("http://127.0.0.1:{}", app.port());
+        tokio::spawn(app.run_until(std::future::pending()));
+        address
     }
 }
 
@@ -402,4 +521,65 @@ pub(crate) async fn join_all<F: std::future::Future>(
     })
     .await;
     outputs.into_iter().map(Option::unwrap).collect()
+}
+
+/// Whether `text` is `em_test_` or `em_live_` followed by 99 ASCII alphanumerics.
+pub(crate) fn is_embedded_key(text: &str) -> bool {
+    text.strip_prefix("em_test_")
+        .or_else(|| text.strip_prefix("em_live_"))
+        .is_some_and(|rest| rest.len() == 99 && rest.bytes().all(|b| b.is_ascii_alphanumeric()))
+}
+
+/// Whether `text` is `emsess_` followed by 16 ASCII alphanumerics.
+pub(crate) fn is_embedded_session_id(text: &str) -> bool {
+    text.strip_prefix("emsess_")
+        .is_some_and(|rest| rest.len() == 16 && rest.bytes().all(|b| b.is_ascii_alphanumeric()))
+}
+
+/// Whether `text` is `ba_` followed by 16 ASCII alphanumerics.
+pub(crate) fn is_bank_account_id(text: &str) -> bool {
+    text.strip_prefix("ba_")
+        .is_some_and(|rest| rest.len() == 16 && rest.bytes().all(|b| b.is_ascii_alphanumeric()))
+}
+
+/// Redacts a value after checking it with `shape`; `label` replaces it.
+pub(crate) fn shaped(shape: fn(&str) -> bool, label: &'static str) -> Redaction {
+    insta::dynamic_redaction(move |value: Content, path| {
+        let text = value.as_str().unwrap_or_default();
+        assert!(shape(text), "{path} is not a {label}: {value:?}");
+        label
+    })
+}
+
+/// Redacts an `em_test_` / `em_live_` key after checking its shape.
+pub(crate) fn embedded_key() -> Redaction {
+    shaped(is_embedded_key, "[em_key]")
+}
+
+/// Redacts an `emsess_` id after checking its shape.
+pub(crate) fn embedded_session_id() -> Redaction {
+    shaped(is_embedded_session_id, "[embedded_session_id]")
+}
+
+/// Redacts a `ba_` id after checking its shape.
+pub(crate) fn bank_account_id() -> Redaction {
+    shaped(is_bank_account_id, "[bank_account_id]")
+}
+
+/// Like [`message_filters`], and also hides masked embedded session keys
+/// (`em_test_` + 93 stars + 6 characters) as `[masked_em_key]`.
+pub(crate) fn embedded_message_filters() -> SettingsBindDropGuard {
+    let mut settings = insta::Settings::clone_current();
+    settings.add_filter(r"'acct_[A-Za-z0-9]{16}'", "'[account_id]'");
+    settings.add_filter(r"[sp]k_(test|live)_\*{93}[A-Za-z0-9]{6}", "[masked_key]");
+    settings.add_filter(r"em_(test|live)_\*{93}[A-Za-z0-9]{6}", "[masked_em_key]");
+    settings.bind_to_scope()
+}
+
+/// Whether `needle` occurs anywhere in `haystack`.
+pub(crate) fn contains_bytes(haystack: &[u8], needle: &[u8]) -> bool {
+    !needle.is_empty()
+        && haystack
+            .windows(needle.len())
+            .any(|window| window == needle)
 }

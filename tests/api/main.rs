@@ -9,9 +9,15 @@
 
 mod account_sessions;
 mod accounts;
+mod browser;
 mod catalog;
+mod crash;
 mod database;
+mod hardening;
 mod helpers;
+mod idempotency;
+mod isolation;
 mod multiprocess;
+mod openapi;
 mod store_races;
 mod wire;

@@ -27,7 +27,7 @@ use std::time::{Duration, Instant};
 use connect_sessions::clock::{Clock, SystemClock, Timestamp};
 use connect_sessions::domain::account::{AccountType, Controller, NewAccount};
 use connect_sessions::domain::account_session::{ClientSecret, NewAccountSession};
-use connect_sessions::domain::catalog::ResolvedComponents;
+use connect_sessions::domain::catalog::{ComponentsRequest, ResolvedComponents};
 use connect_sessions::domain::embedded_session::NewEmbeddedSession;
 use connect_sessions::domain::ids::PlatformId;
 use connect_sessions::domain::keys::random_alphanumeric;
@@ -35,8 +35,8 @@ use connect_sessions::domain::mode::Mode;
 use connect_sessions::domain::platform::{NewPlatform, Tenant};
 use connect_sessions::http::form::{self, FormLimits};
 use connect_sessions::idempotency::{
-    Attempt, BeginOutcome, IdempotencyKey, IdempotencyScope, LEASE, LeaseToken, RETENTION,
-    SavedResponse,
+    Attempt, BeginOutcome, Fingerprint, IdempotencyKey, IdempotencyScope, KeyRealm, LEASE,
+    LeaseToken, RETENTION, SavedResponse,
 };
 use connect_sessions::keyring::{Keyring, MasterKey};
 use connect_sessions::store::{ClaimOutcome, SessionInsertOutcome, Store};
@@ -437,13 +437,15 @@ async fn a_client_secret_is_claimed_exactly_once_across_two_servers() {
     }
 }
 
-/// An `Attempt` as the server would make it for `POST path` with `body`.
-fn attempt_for(path: &str, body: &str, request_id: &str) -> Attempt {
+/// An `Attempt` as a server with `keyring` would make it for `POST path` with `body`.
+fn attempt_for(keyring: &Keyring, path: &str, body: &str, request_id: &str) -> Attempt {
     let decoded = form::parse(body.as_bytes(), FormLimits::default()).unwrap();
     let now = SystemClock.now();
     Attempt {
         path: path.to_owned(),
-        fingerprint: form::fingerprint(&decoded.tree),
+        fingerprint: Fingerprint(
+            keyring.request_fingerprints(&form::canonical_bytes(&decoded.tree))[0],
+        ),
         request_id: request_id.to_owned(),
         token: LeaseToken::generate(),
         now,
@@ -469,9 +471,10 @@ async fn an_idempotency_key_in_flight_gets_409_on_every_server_and_replays_on_ev
     let key = format!("held-{}", random_alphanumeric(12));
     let scope = IdempotencyScope {
         tenant: cluster.tenant(),
+        realm: KeyRealm::Secret,
         key: IdempotencyKey::parse(&key).unwrap().unwrap(),
     };
-    let attempt = attempt_for("/v1/accounts", body, "req_heldbythetest1");
+    let attempt = attempt_for(&cluster.keyring, "/v1/accounts", body, "req_heldbythetest1");
     let begun = cluster
         .store
         .begin_idempotent(&scope, &attempt)
@@ -627,6 +630,7 @@ async fn background_pruning_on_two_servers_deletes_every_expired_row_once_withou
     // Arrange: many expired sessions (some claimed) and old idempotency keys,
     // more than one pruning batch (1000) of each, plus rows that must stay.
     let (database, store, platform, master_keys) = prepare().await;
+    let keyring = Keyring::parse(&master_keys).unwrap();
     let tenant = Tenant {
         platform: platform.id.clone(),
         mode: Mode::Test,
@@ -643,7 +647,11 @@ async fn background_pruning_on_two_servers_deletes_every_expired_row_once_withou
     }
     .into_account(platform.id.clone(), Mode::Test, now.minus(3 * hour));
     store.insert_account(&account, None).await.unwrap();
-    let components = ResolvedComponents::from_json(&json!({})).unwrap();
+    let components = ResolvedComponents::resolve(
+        &ComponentsRequest::default(),
+        &Controller::for_type(AccountType::Custom),
+    )
+    .unwrap();
     let session = |created: Timestamp, expires_at: Timestamp| NewAccountSession {
         account: account.id.clone(),
         components: components.clone(),
@@ -682,9 +690,10 @@ async fn background_pruning_on_two_servers_deletes_every_expired_row_once_withou
         .map(|i| {
             let scope = IdempotencyScope {
                 tenant: tenant.clone(),
+                realm: KeyRealm::Secret,
                 key: IdempotencyKey::parse(&format!("old-{i}")).unwrap().unwrap(),
             };
-            let mut attempt = attempt_for("/v1/accounts", "type=custom", "req_old");
+            let mut attempt = attempt_for(&keyring, "/v1/accounts", "type=custom", "req_old");
             attempt.now = now.minus(RETENTION + hour);
             attempt.lease_until = attempt.now.plus(LEASE);
             attempt.retention_cutoff = attempt.now.minus(RETENTION);
@@ -709,10 +718,14 @@ async fn background_pruning_on_two_servers_deletes_every_expired_row_once_withou
         .unwrap();
     let fresh_scope = IdempotencyScope {
         tenant: tenant.clone(),
+        realm: KeyRealm::Secret,
         key: IdempotencyKey::parse("fresh").unwrap().unwrap(),
     };
     store
-        .begin_idempotent(&fresh_scope, &attempt_for("/v1/accounts", "", "req_fresh"))
+        .begin_idempotent(
+            &fresh_scope,
+            &attempt_for(&keyring, "/v1/accounts", "", "req_fresh"),
+        )
         .await
         .unwrap();
     assert_eq!(

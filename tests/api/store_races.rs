@@ -5,12 +5,11 @@
 use connect_sessions::clock::{Clock, SystemClock};
 use connect_sessions::domain::account::{AccountType, Controller, NewAccount};
 use connect_sessions::domain::account_session::{ClientSecret, NewAccountSession};
-use connect_sessions::domain::catalog::ResolvedComponents;
+use connect_sessions::domain::catalog::{ComponentsRequest, ResolvedComponents};
 use connect_sessions::domain::embedded_session::NewEmbeddedSession;
 use connect_sessions::domain::mode::Mode;
 use connect_sessions::domain::platform::{NewPlatform, Tenant};
 use connect_sessions::store::{ClaimOutcome, SessionInsertOutcome};
-use serde_json::json;
 use std::time::Duration;
 
 use crate::database::TestDatabase;
@@ -28,7 +27,11 @@ async fn sessions_created_while_their_account_is_deleted_are_all_revoked_or_refu
         platform: platform.id.clone(),
         mode: Mode::Test,
     };
-    let components = ResolvedComponents::from_json(&json!({})).unwrap();
+    let components = ResolvedComponents::resolve(
+        &ComponentsRequest::default(),
+        &Controller::for_type(AccountType::Custom),
+    )
+    .unwrap();
 
     for _ in 0..10 {
         let account = NewAccount {

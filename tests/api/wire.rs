@@ -1043,11 +1043,54 @@ async fn log_scenario_runs_only_in_its_own_process() {
                 .basic_auth(&app.platform.live_secret, None::<&str>),
         )
         .await;
+    // The browser side: an idempotent claim (and its replay), the em_ key's
+    // calls, a bank account number, logout; then revocation.
+    let client_secret = session["client_secret"].as_str().unwrap().to_owned();
+    let claim_body = format!("client_secret={client_secret}");
+    let claimed = app
+        .post_idempotent(
+            "/v1/account_sessions/claim",
+            &app.platform.publishable,
+            "log-claim",
+            &claim_body,
+        )
+        .await
+        .ok();
+    let replayed = app
+        .post_idempotent(
+            "/v1/account_sessions/claim",
+            &app.platform.publishable,
+            "log-claim",
+            &claim_body,
+        )
+        .await
+        .ok();
+    let em_key = claimed["secret"].as_str().unwrap().to_owned();
+    assert_eq!(replayed["secret"], em_key.as_str());
+    let account_number = "000987654321";
+    let bank = app
+        .post_form(
+            "/v1/account/external_accounts",
+            &em_key,
+            &format!(
+                "country=US&currency=usd&routing_number=110000000&account_number={account_number}"
+            ),
+        )
+        .await;
+    let own = app.get("/v1/account", &em_key).await;
+    let revoked = app
+        .post_form("/v1/account_sessions/revoke", &key, &claim_body)
+        .await;
+    let after = app.get("/v1/embedded_session", &em_key).await;
 
     // Assert
     assert_eq!(
         (wrong.status, publishable.status, basic.status),
         (401, 401, 200)
+    );
+    assert_eq!(
+        (bank.status, own.status, revoked.status, after.status),
+        (200, 200, 200, 401)
     );
     let logs = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
     assert!(
@@ -1061,9 +1104,11 @@ async fn log_scenario_runs_only_in_its_own_process() {
         ("the publishable key", app.platform.publishable.as_str()),
         ("the live secret key", app.platform.live_secret.as_str()),
         ("the client secret", secret),
+        ("the em_ key", em_key.as_str()),
+        ("the bank account number", account_number),
     ] {
         // The random part alone must not appear either.
-        let tail = &text[text.len() - 20..];
+        let tail = &text[text.len().saturating_sub(20)..];
         assert!(!logs.contains(tail), "{what} appears in the logs:\n{logs}");
     }
 }

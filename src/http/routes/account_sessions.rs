@@ -16,6 +16,7 @@ use crate::domain::ids::AccountId;
 use crate::http::error::{ApiError, ClaimRefusal};
 use crate::http::extract::{FromParams, PublishableKeyAuth, SecretKeyAuth, StripeForm};
 use crate::http::form::Params;
+use crate::idempotency::KeyRealm;
 use crate::store::{AccountSessionRecord, ClaimOutcome, SessionInsertOutcome};
 
 use super::embedded::EmbeddedSessionResponse;
@@ -116,7 +117,7 @@ async fn create_account_session(
         idempotency,
     } = form;
     idempotency
-        .run(&state, &auth.tenant, async |saver| {
+        .run(&state, &auth.tenant, KeyRealm::Secret, async |saver| {
             let tenant = &auth.tenant;
             let missing = |exists_in| ApiError::ResourceMissing {
                 object: "account",
@@ -206,7 +207,7 @@ async fn claim_account_session(
         idempotency,
     } = form;
     idempotency
-        .run(&state, &auth.tenant, async |saver| {
+        .run(&state, &auth.tenant, KeyRealm::Publishable, async |saver| {
             let secret = params.secret()?;
             let claim = NewEmbeddedSession::generate(auth.tenant.mode, state.clock.now());
             let key = claim.key.expose().to_owned();
@@ -266,26 +267,7 @@ async fn revoke_account_session(
     auth: SecretKeyAuth,
     form: StripeForm<ClientSecretParams>,
 ) -> Response {
-    let StripeForm {
-        params,
-        idempotency,
-    } = form;
-    idempotency
-        .run(&state, &auth.tenant, async |saver| {
-            let secret = params.secret()?;
-            let livemode = auth.tenant.mode.is_live();
-            let save = saver.on_success(move |record: &AccountSessionRecord| {
-                AccountSessionStateResponse::new(record.clone(), livemode)
-            });
-            let record = state
-                .store
-                .revoke_account_session(&auth.tenant, secret.hash(), state.clock.now(), save)
-                .await?
-                .ok_or(ApiError::UnknownClientSecret)?;
-            tracing::info!(account = %record.account, "account session revoked");
-            Ok(Json(AccountSessionStateResponse::new(record, livemode)).into_response())
-        })
-        .await
+    change_session(&state, &auth, form, SessionChange::Revoke).await
 }
 
 /// Test mode only: the session, and its embedded session key, expire now, so a
@@ -296,25 +278,56 @@ async fn expire_account_session(
     auth: SecretKeyAuth,
     form: StripeForm<ClientSecretParams>,
 ) -> Response {
+    if auth.tenant.mode.is_live() {
+        return ApiError::TestModeOnly.into_response();
+    }
+    change_session(&state, &auth, form, SessionChange::Expire).await
+}
+
+/// What a platform can do to one of its sessions, by the session's secret.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum SessionChange {
+    /// Revoke it.
+    Revoke,
+    /// Expire it now.
+    Expire,
+}
+
+/// Applies `change` to the session named by the form's client secret and
+/// answers with the session's state.
+async fn change_session(
+    state: &AppState,
+    auth: &SecretKeyAuth,
+    form: StripeForm<ClientSecretParams>,
+    change: SessionChange,
+) -> Response {
     let StripeForm {
         params,
         idempotency,
     } = form;
-    if auth.tenant.mode.is_live() {
-        return ApiError::TestModeOnly.into_response();
-    }
+    let livemode = auth.tenant.mode.is_live();
     idempotency
-        .run(&state, &auth.tenant, async |saver| {
+        .run(state, &auth.tenant, KeyRealm::Secret, async |saver| {
             let secret = params.secret()?;
-            let save = saver.on_success(|record: &AccountSessionRecord| {
-                AccountSessionStateResponse::new(record.clone(), false)
+            let save = saver.on_success(move |record: &AccountSessionRecord| {
+                AccountSessionStateResponse::new(record.clone(), livemode)
             });
-            let record = state
-                .store
-                .expire_account_session(&auth.tenant, secret.hash(), state.clock.now(), save)
-                .await?
-                .ok_or(ApiError::UnknownClientSecret)?;
-            Ok(Json(AccountSessionStateResponse::new(record, false)).into_response())
+            let (store, now) = (&state.store, state.clock.now());
+            let record = match change {
+                SessionChange::Revoke => {
+                    store
+                        .revoke_account_session(&auth.tenant, secret.hash(), now, save)
+                        .await?
+                }
+                SessionChange::Expire => {
+                    store
+                        .expire_account_session(&auth.tenant, secret.hash(), now, save)
+                        .await?
+                }
+            }
+            .ok_or(ApiError::UnknownClientSecret)?;
+            tracing::info!(account = %record.account, ?change, "account session changed");
+            Ok(Json(AccountSessionStateResponse::new(record, livemode)).into_response())
         })
         .await
 }

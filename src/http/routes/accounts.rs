@@ -18,6 +18,7 @@ use crate::domain::ids::{AccountId, ExternalAccountId};
 use crate::http::error::ApiError;
 use crate::http::extract::{FromParams, NoParams, SecretKeyAuth, StripeForm, StripeQuery};
 use crate::http::form::{Cleared, FormValue, Params, first_leaf_param};
+use crate::idempotency::KeyRealm;
 use crate::store::AccountUpdateOutcome;
 
 use super::embedded::{BankAccountResponse, DeletedResponse};
@@ -521,7 +522,7 @@ async fn create_account(
     } = form;
     let tenant = auth.tenant.clone();
     idempotency
-        .run(&state, &auth.tenant, async |saver| {
+        .run(&state, &auth.tenant, KeyRealm::Secret, async |saver| {
             let account = new_account.into_account(tenant.platform, tenant.mode, state.clock.now());
             let save = saver.on_success(|account: &Account| AccountResponse::from(account.clone()));
             state.store.insert_account(&account, save).await?;
@@ -554,7 +555,7 @@ async fn update_account(
         idempotency,
     } = form;
     idempotency
-        .run(&state, &auth.tenant, async |saver| {
+        .run(&state, &auth.tenant, KeyRealm::Secret, async |saver| {
             let parsed = AccountId::parse(&id).ok_or_else(|| no_access(&auth, &id))?;
             let save = saver.on_success(|account: &Account| AccountResponse::from(account.clone()));
             match state

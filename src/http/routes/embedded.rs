@@ -17,6 +17,7 @@ use crate::domain::ids::{AccountId, EmbeddedSessionId, ExternalAccountId};
 use crate::http::error::ApiError;
 use crate::http::extract::{EmbeddedAuth, FromParams, NoParams, StripeForm, StripeQuery};
 use crate::http::form::Params;
+use crate::idempotency::KeyRealm;
 use crate::store::{AccountUpdateOutcome, BankAccountInsertOutcome};
 
 use super::accounts::{AccountResponse, read_business_profile, read_email_update};
@@ -218,26 +219,31 @@ async fn update_own_account(
     }
     let tenant = auth.tenant();
     idempotency
-        .run(&state, &tenant, async |saver| {
-            let save = saver.on_success(|account: &Account| {
-                AccountResponse::for_connected_account(account.clone())
-            });
-            match state
-                .store
-                .update_account(&tenant, &auth.session.account, &update, save)
-                .await?
-            {
-                AccountUpdateOutcome::Updated(account) => {
-                    Ok(Json(AccountResponse::for_connected_account(account)).into_response())
+        .run(
+            &state,
+            &tenant,
+            KeyRealm::Embedded(auth.session.id.clone()),
+            async |saver| {
+                let save = saver.on_success(|account: &Account| {
+                    AccountResponse::for_connected_account(account.clone())
+                });
+                match state
+                    .store
+                    .update_account(&tenant, &auth.session.account, &update, save)
+                    .await?
+                {
+                    AccountUpdateOutcome::Updated(account) => {
+                        Ok(Json(AccountResponse::for_connected_account(account)).into_response())
+                    }
+                    AccountUpdateOutcome::NotFound => Err(ApiError::InvalidApiKey {
+                        masked: auth.key.masked(),
+                    }),
+                    AccountUpdateOutcome::Invalid(invalid) => {
+                        Err(ApiError::invalid(invalid.param(), invalid.to_string()))
+                    }
                 }
-                AccountUpdateOutcome::NotFound => Err(ApiError::InvalidApiKey {
-                    masked: auth.key.masked(),
-                }),
-                AccountUpdateOutcome::Invalid(invalid) => {
-                    Err(ApiError::invalid(invalid.param(), invalid.to_string()))
-                }
-            }
-        })
+            },
+        )
         .await
 }
 
@@ -308,35 +314,41 @@ async fn create_own_bank_account(
     }
     let tenant = auth.tenant();
     idempotency
-        .run(&state, &tenant, async |saver| {
-            let bank = BankAccount {
-                id: ExternalAccountId::generate(),
-                account: auth.session.account.clone(),
-                fingerprint: state.keyring.fingerprint(&details.fingerprint_input()),
-                last4: details.last4(),
-                country: details.country,
-                currency: details.currency,
-                account_holder_name: details.account_holder_name,
-                routing_number: details.routing_number,
-                created: state.clock.now(),
-            };
-            let save =
-                saver.on_success(|bank: &BankAccount| BankAccountResponse::from(bank.clone()));
-            match state
-                .store
-                .insert_bank_account(&tenant, &bank, save)
-                .await?
-            {
-                BankAccountInsertOutcome::Created => {
-                    tracing::info!(bank_account = %bank.id, "bank account attached");
-                    Ok(Json(BankAccountResponse::from(bank)).into_response())
+        .run(
+            &state,
+            &tenant,
+            KeyRealm::Embedded(auth.session.id.clone()),
+            async |saver| {
+                let known_fingerprints = state.keyring.fingerprints(&details.fingerprint_input());
+                let bank = BankAccount {
+                    id: ExternalAccountId::generate(),
+                    account: auth.session.account.clone(),
+                    fingerprint: known_fingerprints.first().cloned().unwrap_or_default(),
+                    last4: details.last4(),
+                    country: details.country,
+                    currency: details.currency,
+                    account_holder_name: details.account_holder_name,
+                    routing_number: details.routing_number,
+                    created: state.clock.now(),
+                };
+                let save =
+                    saver.on_success(|bank: &BankAccount| BankAccountResponse::from(bank.clone()));
+                match state
+                    .store
+                    .insert_bank_account(&tenant, &bank, &known_fingerprints, save)
+                    .await?
+                {
+                    BankAccountInsertOutcome::Created => {
+                        tracing::info!(bank_account = %bank.id, "bank account attached");
+                        Ok(Json(BankAccountResponse::from(bank)).into_response())
+                    }
+                    BankAccountInsertOutcome::Duplicate => Err(ApiError::BankAccountExists),
+                    BankAccountInsertOutcome::AccountMissing => Err(ApiError::InvalidApiKey {
+                        masked: auth.key.masked(),
+                    }),
                 }
-                BankAccountInsertOutcome::Duplicate => Err(ApiError::BankAccountExists),
-                BankAccountInsertOutcome::AccountMissing => Err(ApiError::InvalidApiKey {
-                    masked: auth.key.masked(),
-                }),
-            }
-        })
+            },
+        )
         .await
 }
 

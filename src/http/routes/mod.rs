@@ -4,6 +4,7 @@ pub mod account_sessions;
 pub mod accounts;
 pub mod embedded;
 pub mod health;
+pub mod openapi;
 
 use serde::Serialize;
 
@@ -11,6 +12,154 @@ use super::error::ApiError;
 use super::extract::FromParams;
 use super::form::Params;
 use crate::store::Cursor;
+
+/// One endpoint the server answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Endpoint {
+    /// The HTTP method.
+    pub method: &'static str,
+    /// The path, with `{id}` for path parameters.
+    pub path: &'static str,
+    /// The OpenAPI operation id.
+    pub operation_id: &'static str,
+    /// One line for people.
+    pub summary: &'static str,
+}
+
+/// Builds an [`Endpoint`]; keeps the table one line per endpoint.
+const fn endpoint(
+    method: &'static str,
+    path: &'static str,
+    operation_id: &'static str,
+    summary: &'static str,
+) -> Endpoint {
+    Endpoint {
+        method,
+        path,
+        operation_id,
+        summary,
+    }
+}
+
+/// Every endpoint, in one table: the OpenAPI document is built from it, and a
+/// test checks that the router answers exactly these (and no other method on
+/// these paths).
+pub const ENDPOINTS: &[Endpoint] = &[
+    endpoint(
+        "GET",
+        "/healthz",
+        "GetHealth",
+        "Readiness, without authentication",
+    ),
+    endpoint(
+        "GET",
+        "/v1/openapi.json",
+        "GetOpenapi",
+        "This server's OpenAPI document",
+    ),
+    endpoint(
+        "POST",
+        "/v1/accounts",
+        "PostAccounts",
+        "Create a connected account",
+    ),
+    endpoint(
+        "GET",
+        "/v1/accounts",
+        "GetAccounts",
+        "List connected accounts, newest first",
+    ),
+    endpoint(
+        "GET",
+        "/v1/accounts/{id}",
+        "GetAccountsId",
+        "Retrieve a connected account",
+    ),
+    endpoint(
+        "POST",
+        "/v1/accounts/{id}",
+        "PostAccountsId",
+        "Update a connected account",
+    ),
+    endpoint(
+        "DELETE",
+        "/v1/accounts/{id}",
+        "DeleteAccountsId",
+        "Delete a connected account",
+    ),
+    endpoint(
+        "GET",
+        "/v1/accounts/{id}/external_accounts",
+        "GetAccountsIdExternalAccounts",
+        "List a connected account's bank accounts",
+    ),
+    endpoint(
+        "POST",
+        "/v1/account_sessions",
+        "PostAccountSessions",
+        "Create an account session",
+    ),
+    endpoint(
+        "POST",
+        "/v1/account_sessions/claim",
+        "PostAccountSessionsClaim",
+        "Claim a client secret, once, for an embedded session key",
+    ),
+    endpoint(
+        "POST",
+        "/v1/account_sessions/revoke",
+        "PostAccountSessionsRevoke",
+        "Revoke an account session and its embedded session key",
+    ),
+    endpoint(
+        "POST",
+        "/v1/test_helpers/account_sessions/expire",
+        "PostTestHelpersAccountSessionsExpire",
+        "Expire an account session now (test mode)",
+    ),
+    endpoint(
+        "GET",
+        "/v1/embedded_session",
+        "GetEmbeddedSession",
+        "The current embedded session",
+    ),
+    endpoint(
+        "DELETE",
+        "/v1/embedded_session",
+        "DeleteEmbeddedSession",
+        "Log out",
+    ),
+    endpoint(
+        "GET",
+        "/v1/account",
+        "GetAccount",
+        "The embedded session's connected account",
+    ),
+    endpoint(
+        "POST",
+        "/v1/account",
+        "PostAccount",
+        "Update the embedded session's connected account",
+    ),
+    endpoint(
+        "GET",
+        "/v1/account/external_accounts",
+        "GetAccountExternalAccounts",
+        "List the account's bank accounts",
+    ),
+    endpoint(
+        "POST",
+        "/v1/account/external_accounts",
+        "PostAccountExternalAccounts",
+        "Add a bank account",
+    ),
+    endpoint(
+        "DELETE",
+        "/v1/account/external_accounts/{id}",
+        "DeleteAccountExternalAccountsId",
+        "Remove a bank account",
+    ),
+];
 
 /// Reads `expand[]` and checks each entry against the fields the object lets
 /// clients expand. Every such field is already rendered in full, so an accepted

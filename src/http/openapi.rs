@@ -1,0 +1,488 @@
+//! The OpenAPI 3 document of every endpoint this server offers, served at
+//! `GET /v1/openapi.json`.
+//!
+//! It is built in code from [`super::routes::ENDPOINTS`] (the table the tests
+//! check the router against) and the component catalog, so the schemas cannot
+//! drift from what the handlers answer. Bodies are form-encoded with
+//! `deepObject` nesting, as in Stripe's own specification.
+
+use serde_json::{Map, Value, json};
+
+use super::routes::ENDPOINTS;
+use super::version::DEFAULT_API_VERSION;
+use crate::domain::catalog::CATALOG;
+
+/// The document.
+pub fn document() -> Value {
+    let mut paths = Map::new();
+    for endpoint in ENDPOINTS {
+        let path = paths
+            .entry(endpoint.path.to_owned())
+            .or_insert_with(|| json!({}));
+        let mut op = operation(endpoint.method, endpoint.path);
+        if let Some(object) = op.as_object_mut() {
+            object.insert("operationId".to_owned(), json!(endpoint.operation_id));
+            object.insert("summary".to_owned(), json!(endpoint.summary));
+        }
+        path[endpoint.method.to_ascii_lowercase()] = op;
+    }
+    json!({
+        "openapi": "3.0.3",
+        "info": {
+            "title": "connect-sessions",
+            "version": env!("CARGO_PKG_VERSION"),
+            "description": format!(
+                "A self-hostable, Stripe-compatible Account Sessions server. Stripe API version {DEFAULT_API_VERSION}. \
+                 Platform endpoints take a secret key, the claim a publishable key, the client-side API an em_ key."
+            ),
+        },
+        "servers": [{"url": "/"}],
+        "security": [{"basicAuth": []}, {"bearerAuth": []}],
+        "paths": paths,
+        "components": {
+            "securitySchemes": {
+                "basicAuth": {"type": "http", "scheme": "basic", "description": "The API key as the user name; no password."},
+                "bearerAuth": {"type": "http", "scheme": "bearer"},
+            },
+            "schemas": schemas(),
+        },
+    })
+}
+
+/// A `$ref` to a schema of this document.
+fn schema_ref(name: &str) -> Value {
+    json!({"$ref": format!("#/components/schemas/{name}")})
+}
+
+/// A nullable string.
+fn nullable_string() -> Value {
+    json!({"type": "string", "nullable": true})
+}
+
+/// Responses: 200 with `schema`, and Stripe's error envelope for any other status.
+fn responses(schema: &str) -> Value {
+    json!({
+        "200": {
+            "description": "Success.",
+            "headers": {"Request-Id": {"schema": {"type": "string", "pattern": "^req_[A-Za-z0-9]{14}$"}, "required": true}},
+            "content": {"application/json": {"schema": schema_ref(schema)}},
+        },
+        "default": {
+            "description": "An error, in Stripe's envelope.",
+            "content": {"application/json": {"schema": schema_ref("Error")}},
+        },
+    })
+}
+
+/// A form-encoded request body with `properties`, `required` among them.
+fn form_body(properties: Value, required: &[&str]) -> Value {
+    let mut encoding = Map::new();
+    if let Some(properties) = properties.as_object() {
+        for (name, schema) in properties {
+            if schema
+                .get("type")
+                .and_then(Value::as_str)
+                .is_some_and(|kind| kind == "object" || kind == "array")
+            {
+                encoding.insert(
+                    name.clone(),
+                    json!({"style": "deepObject", "explode": true}),
+                );
+            }
+        }
+    }
+    let mut schema =
+        json!({"type": "object", "properties": properties, "additionalProperties": false});
+    if !required.is_empty() {
+        schema["required"] = json!(required);
+    }
+    json!({
+        "required": !required.is_empty(),
+        "content": {"application/x-www-form-urlencoded": {"schema": schema, "encoding": encoding}},
+    })
+}
+
+/// `expand[]`.
+fn expand() -> Value {
+    json!({"type": "array", "items": {"type": "string"}, "description": "Fields to expand; they are always rendered in full."})
+}
+
+/// The query parameters of list endpoints.
+fn list_parameters() -> Value {
+    json!([
+        {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 100, "default": 10}},
+        {"name": "starting_after", "in": "query", "schema": {"type": "string"}},
+        {"name": "ending_before", "in": "query", "schema": {"type": "string"}},
+    ])
+}
+
+/// The `{id}` path parameter.
+fn id_parameter() -> Value {
+    json!([{"name": "id", "in": "path", "required": true, "schema": {"type": "string"}}])
+}
+
+/// The body of claim, revoke and expire.
+fn client_secret_body() -> Value {
+    form_body(
+        json!({"client_secret": {"type": "string", "pattern": "^accs_secret__[A-Za-z0-9_-]{47}$"}}),
+        &["client_secret"],
+    )
+}
+
+/// `email` and `business_profile`, shared by the account updates.
+fn account_update_properties() -> Map<String, Value> {
+    let mut properties = Map::new();
+    properties.insert("email".to_owned(), json!({"type": "string"}));
+    properties.insert(
+        "business_profile".to_owned(),
+        json!({"type": "object", "properties": {"name": {"type": "string"}, "url": {"type": "string"}}, "additionalProperties": false}),
+    );
+    properties.insert("expand".to_owned(), expand());
+    properties
+}
+
+/// One operation, without its id and summary.
+fn operation(method: &str, path: &str) -> Value {
+    let metadata = json!({"type": "object", "additionalProperties": {"type": "string"}});
+    match (method, path) {
+        ("GET", "/healthz") => json!({
+            "security": [],
+            "responses": {"200": {"description": "Ready.", "content": {"application/json": {"schema": schema_ref("Health")}}}},
+        }),
+        ("GET", "/v1/openapi.json") => json!({
+            "security": [],
+            "responses": {"200": {"description": "This document.", "content": {"application/json": {"schema": {"type": "object"}}}}},
+        }),
+        ("POST", "/v1/accounts") => {
+            let controller = json!({
+                "type": "object",
+                "additionalProperties": false,
+                "properties": {
+                    "fees": {"type": "object", "properties": {"payer": {"type": "string", "enum": ["account", "application"]}}, "additionalProperties": false},
+                    "losses": {"type": "object", "properties": {"payments": {"type": "string", "enum": ["application", "stripe"]}}, "additionalProperties": false},
+                    "requirement_collection": {"type": "string", "enum": ["application", "stripe"]},
+                    "stripe_dashboard": {"type": "object", "properties": {"type": {"type": "string", "enum": ["express", "full", "none"]}}, "additionalProperties": false},
+                },
+            });
+            let mut properties = account_update_properties();
+            properties.insert(
+                "type".to_owned(),
+                json!({"type": "string", "enum": ["custom", "express", "standard"]}),
+            );
+            properties.insert("controller".to_owned(), controller);
+            properties.insert(
+                "country".to_owned(),
+                json!({"type": "string", "minLength": 2, "maxLength": 2}),
+            );
+            properties.insert("metadata".to_owned(), metadata);
+            properties.insert(
+                "capabilities".to_owned(),
+                json!({"type": "object", "additionalProperties": {"type": "object", "properties": {"requested": {"type": "boolean"}}}}),
+            );
+            json!({"requestBody": form_body(Value::Object(properties), &[]), "responses": responses("Account")})
+        }
+        ("GET", "/v1/accounts") => {
+            json!({"parameters": list_parameters(), "responses": responses("AccountList")})
+        }
+        ("GET", "/v1/accounts/{id}") => {
+            json!({"parameters": id_parameter(), "responses": responses("Account")})
+        }
+        ("POST", "/v1/accounts/{id}") => {
+            let mut properties = account_update_properties();
+            properties.insert("metadata".to_owned(), metadata);
+            json!({"parameters": id_parameter(), "requestBody": form_body(Value::Object(properties), &[]), "responses": responses("Account")})
+        }
+        ("DELETE", "/v1/accounts/{id}") => {
+            json!({"parameters": id_parameter(), "responses": responses("DeletedObject")})
+        }
+        ("GET", "/v1/accounts/{id}/external_accounts") => {
+            let mut parameters = id_parameter();
+            if let (Some(all), Some(list)) =
+                (parameters.as_array_mut(), list_parameters().as_array())
+            {
+                all.extend(list.iter().cloned());
+            }
+            json!({"parameters": parameters, "responses": responses("BankAccountList")})
+        }
+        ("POST", "/v1/account_sessions") => json!({
+            "requestBody": form_body(
+                json!({"account": {"type": "string", "pattern": "^acct_[A-Za-z0-9]{1,64}$"}, "components": components_request(), "expand": expand()}),
+                &["account", "components"],
+            ),
+            "responses": responses("AccountSession"),
+        }),
+        ("POST", "/v1/account_sessions/claim") => json!({
+            "description": "Authenticated with the platform's publishable key.",
+            "requestBody": client_secret_body(),
+            "responses": responses("EmbeddedSession"),
+        }),
+        ("POST", "/v1/account_sessions/revoke" | "/v1/test_helpers/account_sessions/expire") => {
+            json!({"requestBody": client_secret_body(), "responses": responses("AccountSessionState")})
+        }
+        ("GET", "/v1/embedded_session") => {
+            json!({"description": "Authenticated with an em_ key.", "responses": responses("EmbeddedSession")})
+        }
+        ("DELETE", "/v1/embedded_session") => {
+            json!({"description": "Log out: the em_ key stops working.", "responses": responses("DeletedObject")})
+        }
+        ("GET", "/v1/account") => json!({"responses": responses("Account")}),
+        ("POST", "/v1/account") => json!({
+            "requestBody": form_body(Value::Object(account_update_properties()), &[]),
+            "responses": responses("Account"),
+        }),
+        ("GET", "/v1/account/external_accounts") => {
+            json!({"parameters": list_parameters(), "responses": responses("BankAccountList")})
+        }
+        ("POST", "/v1/account/external_accounts") => json!({
+            "requestBody": form_body(
+                json!({
+                    "country": {"type": "string"},
+                    "currency": {"type": "string"},
+                    "account_holder_name": {"type": "string"},
+                    "routing_number": {"type": "string"},
+                    "account_number": {"type": "string"},
+                }),
+                &["country", "currency", "account_number"],
+            ),
+            "responses": responses("BankAccount"),
+        }),
+        ("DELETE", "/v1/account/external_accounts/{id}") => {
+            json!({"parameters": id_parameter(), "responses": responses("DeletedObject")})
+        }
+        _ => json!({"responses": responses("Error")}),
+    }
+}
+
+/// `components[NAME][enabled|features]` for every catalog component.
+fn components_request() -> Value {
+    let mut properties = Map::new();
+    for spec in &CATALOG {
+        let features: Map<String, Value> = spec
+            .features
+            .iter()
+            .map(|feature| (feature.name().to_owned(), json!({"type": "boolean"})))
+            .collect();
+        properties.insert(
+            spec.name.to_owned(),
+            json!({
+                "type": "object",
+                "required": ["enabled"],
+                "additionalProperties": false,
+                "properties": {
+                    "enabled": {"type": "boolean"},
+                    "features": {"type": "object", "properties": features, "additionalProperties": false},
+                },
+            }),
+        );
+    }
+    json!({"type": "object", "properties": properties, "additionalProperties": false})
+}
+
+/// Every component as responses carry it: all of them, every feature a boolean.
+fn components_response() -> Value {
+    let mut properties = Map::new();
+    for spec in &CATALOG {
+        let features: Vec<&str> = spec
+            .response_features()
+            .map(|feature| feature.name())
+            .collect();
+        let feature_properties: Map<String, Value> = features
+            .iter()
+            .map(|name| ((*name).to_owned(), json!({"type": "boolean"})))
+            .collect();
+        properties.insert(
+            spec.name.to_owned(),
+            json!({
+                "type": "object",
+                "required": ["enabled", "features"],
+                "additionalProperties": false,
+                "properties": {
+                    "enabled": {"type": "boolean"},
+                    "features": {
+                        "type": "object",
+                        "required": features,
+                        "properties": feature_properties,
+                        "additionalProperties": false,
+                    },
+                },
+            }),
+        );
+    }
+    let names: Vec<&str> = CATALOG.iter().map(|spec| spec.name).collect();
+    json!({"type": "object", "required": names, "properties": properties, "additionalProperties": false})
+}
+
+/// The objects responses carry.
+fn schemas() -> Value {
+    let controller = json!({
+        "type": "object",
+        "required": ["fees", "is_controller", "losses", "requirement_collection", "stripe_dashboard", "type"],
+        "properties": {
+            "fees": {"type": "object", "required": ["payer"], "properties": {"payer": {"type": "string", "enum": ["account", "application", "application_custom", "application_express"]}}},
+            "is_controller": {"type": "boolean"},
+            "losses": {"type": "object", "required": ["payments"], "properties": {"payments": {"type": "string", "enum": ["application", "stripe"]}}},
+            "requirement_collection": {"type": "string", "enum": ["application", "stripe"]},
+            "stripe_dashboard": {"type": "object", "required": ["type"], "properties": {"type": {"type": "string", "enum": ["express", "full", "none"]}}},
+            "type": {"type": "string", "enum": ["account", "application"]},
+        },
+    });
+    json!({
+        "Error": {
+            "type": "object",
+            "required": ["error"],
+            "properties": {"error": {
+                "type": "object",
+                "required": ["message", "type"],
+                "properties": {
+                    "code": {"type": "string"},
+                    "doc_url": {"type": "string"},
+                    "message": {"type": "string"},
+                    "param": {"type": "string"},
+                    "type": {"type": "string", "enum": ["api_error", "idempotency_error", "invalid_request_error"]},
+                },
+                "additionalProperties": false,
+            }},
+            "additionalProperties": false,
+        },
+        "Health": {"type": "object", "required": ["status"], "properties": {"status": {"type": "string"}}},
+        "Account": {
+            "type": "object",
+            "required": ["id", "object", "business_profile", "capabilities", "charges_enabled", "controller", "country", "created", "details_submitted", "email", "payouts_enabled", "type"],
+            "properties": {
+                "id": {"type": "string", "pattern": "^acct_[A-Za-z0-9]+$"},
+                "object": {"type": "string", "enum": ["account"]},
+                "business_profile": {"type": "object", "required": ["name", "url"], "properties": {"name": nullable_string(), "url": nullable_string()}},
+                "capabilities": {"type": "object", "additionalProperties": {"type": "string", "enum": ["active", "inactive", "pending"]}},
+                "charges_enabled": {"type": "boolean"},
+                "controller": controller,
+                "country": {"type": "string"},
+                "created": {"type": "integer"},
+                "details_submitted": {"type": "boolean"},
+                "email": nullable_string(),
+                "metadata": {"type": "object", "additionalProperties": {"type": "string"}, "description": "Absent from the connected account's own view."},
+                "payouts_enabled": {"type": "boolean"},
+                "type": {"type": "string", "enum": ["custom", "express", "none", "standard"]},
+            },
+            "additionalProperties": false,
+        },
+        "AccountList": list_schema("Account"),
+        "DeletedObject": {
+            "type": "object",
+            "required": ["id", "object", "deleted"],
+            "properties": {"id": {"type": "string"}, "object": {"type": "string"}, "deleted": {"type": "boolean", "enum": [true]}},
+            "additionalProperties": false,
+        },
+        "AccountSessionComponents": components_response(),
+        "AccountSession": {
+            "type": "object",
+            "required": ["object", "account", "client_secret", "expires_at", "livemode", "components"],
+            "properties": {
+                "object": {"type": "string", "enum": ["account_session"]},
+                "account": {"type": "string"},
+                "client_secret": {"type": "string", "pattern": "^accs_secret__[A-Za-z0-9_-]{47}$"},
+                "expires_at": {"type": "integer"},
+                "livemode": {"type": "boolean"},
+                "components": schema_ref("AccountSessionComponents"),
+            },
+            "additionalProperties": false,
+        },
+        "AccountSessionState": {
+            "type": "object",
+            "required": ["object", "account", "claimed", "components", "expires_at", "livemode", "revoked"],
+            "properties": {
+                "object": {"type": "string", "enum": ["account_session"]},
+                "account": {"type": "string"},
+                "claimed": {"type": "boolean"},
+                "components": schema_ref("AccountSessionComponents"),
+                "expires_at": {"type": "integer"},
+                "livemode": {"type": "boolean"},
+                "revoked": {"type": "boolean"},
+            },
+            "additionalProperties": false,
+        },
+        "EmbeddedSession": {
+            "type": "object",
+            "required": ["id", "object", "account", "components", "expires_at", "livemode"],
+            "properties": {
+                "id": {"type": "string", "pattern": "^emsess_[A-Za-z0-9]+$"},
+                "object": {"type": "string", "enum": ["embedded_session"]},
+                "account": {"type": "string"},
+                "components": schema_ref("AccountSessionComponents"),
+                "expires_at": {"type": "integer"},
+                "livemode": {"type": "boolean"},
+                "secret": {"type": "string", "pattern": "^em_(test|live)_[A-Za-z0-9]+$", "description": "Only in the claim's response."},
+            },
+            "additionalProperties": false,
+        },
+        "BankAccount": {
+            "type": "object",
+            "required": ["id", "object", "account", "account_holder_name", "country", "currency", "fingerprint", "last4", "routing_number", "status"],
+            "properties": {
+                "id": {"type": "string", "pattern": "^ba_[A-Za-z0-9]+$"},
+                "object": {"type": "string", "enum": ["bank_account"]},
+                "account": {"type": "string"},
+                "account_holder_name": nullable_string(),
+                "country": {"type": "string"},
+                "currency": {"type": "string"},
+                "fingerprint": {"type": "string"},
+                "last4": {"type": "string"},
+                "routing_number": nullable_string(),
+                "status": {"type": "string"},
+            },
+            "additionalProperties": false,
+        },
+        "BankAccountList": list_schema("BankAccount"),
+    })
+}
+
+/// A Stripe list object of `item`.
+fn list_schema(item: &str) -> Value {
+    json!({
+        "type": "object",
+        "required": ["object", "data", "has_more", "url"],
+        "properties": {
+            "object": {"type": "string", "enum": ["list"]},
+            "data": {"type": "array", "items": schema_ref(item)},
+            "has_more": {"type": "boolean"},
+            "url": {"type": "string"},
+        },
+        "additionalProperties": false,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_endpoint_is_documented_once_with_a_unique_operation_id() {
+        let document = document();
+        let mut ids = std::collections::HashSet::new();
+        for endpoint in ENDPOINTS {
+            let operation = &document["paths"][endpoint.path][endpoint.method.to_ascii_lowercase()];
+            assert!(
+                operation.is_object(),
+                "{} {}",
+                endpoint.method,
+                endpoint.path
+            );
+            assert!(
+                ids.insert(endpoint.operation_id),
+                "{}",
+                endpoint.operation_id
+            );
+        }
+    }
+
+    #[test]
+    fn every_catalog_component_is_in_both_request_and_response_schemas() {
+        let document = document();
+        let response = &document["components"]["schemas"]["AccountSessionComponents"]["properties"];
+        let request = &document["paths"]["/v1/account_sessions"]["post"]["requestBody"]["content"]
+            ["application/x-www-form-urlencoded"]["schema"]["properties"]["components"]["properties"];
+        for spec in &CATALOG {
+            assert!(response[spec.name].is_object(), "{}", spec.name);
+            assert!(request[spec.name].is_object(), "{}", spec.name);
+        }
+    }
+}
