@@ -19,6 +19,7 @@ use crate::maintenance::{self, PruneSettings};
 use crate::rate_limit::RateLimiter;
 use crate::server::{self, ConnectionLimits};
 use crate::store::Store;
+use crate::store::postgres::{PostgresSettings, PostgresStore};
 use crate::store::sqlite::SqliteStore;
 
 /// Reader threads of the SQLite store: reads are short, and more threads than
@@ -89,8 +90,12 @@ pub fn load_keyring(source: &MasterKeySource, database: &DatabaseUrl) -> anyhow:
     }
 }
 
-/// Opens the store named by `database`, applying migrations.
-pub async fn open_store(database: &DatabaseUrl) -> anyhow::Result<Arc<dyn Store>> {
+/// Opens the store named by `database`, applying migrations. `postgres` sets
+/// up the connection pool when the database is PostgreSQL.
+pub async fn open_store(
+    database: &DatabaseUrl,
+    postgres: &PostgresSettings,
+) -> anyhow::Result<Arc<dyn Store>> {
     match database {
         DatabaseUrl::Sqlite(path) => {
             let store = SqliteStore::open(path, SQLITE_READER_THREADS)
@@ -98,7 +103,12 @@ pub async fn open_store(database: &DatabaseUrl) -> anyhow::Result<Arc<dyn Store>
                 .with_context(|| format!("while opening the SQLite database {}", path.display()))?;
             Ok(Arc::new(store))
         }
-        DatabaseUrl::Postgres(_) => anyhow::bail!("PostgreSQL is not supported yet"),
+        DatabaseUrl::Postgres(url) => {
+            let store = PostgresStore::open(url, postgres)
+                .await
+                .context("while opening the PostgreSQL database")?;
+            Ok(Arc::new(store))
+        }
     }
 }
 

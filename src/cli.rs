@@ -22,6 +22,7 @@ use crate::domain::platform::NewPlatform;
 use crate::keyring::MasterKey;
 use crate::maintenance::PruneSettings;
 use crate::rate_limit::RateLimits;
+use crate::store::postgres::PostgresSettings;
 use crate::telemetry::{self, LogFormat};
 
 /// A self-hostable, Stripe-compatible Account Sessions server.
@@ -68,13 +69,44 @@ enum Command {
 
 #[derive(Debug, Args)]
 struct DatabaseArgs {
-    /// Database URL: sqlite://PATH (relative), sqlite:///PATH (absolute) or postgres://…
+    /// Database URL: sqlite://PATH (relative), sqlite:///PATH (absolute) or
+    /// postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE (postgresql:// too; see docs/OPERATIONS.md).
     #[arg(
         long,
         env = "CONNECT_SESSIONS_DATABASE",
         default_value = "sqlite://connect-sessions.db"
     )]
     database: DatabaseUrl,
+    /// PostgreSQL only: most connections this process opens. Several processes on one
+    /// database together need fewer than the server's max_connections.
+    #[arg(
+        long,
+        env = "CONNECT_SESSIONS_DATABASE_POOL_SIZE",
+        default_value_t = 16,
+        value_parser = clap::value_parser!(u32).range(1..)
+    )]
+    database_pool_size: u32,
+    /// PostgreSQL only: the statement_timeout of this server's sessions. A statement
+    /// running, or waiting for a lock, longer than this is cancelled and its request
+    /// answers 500 (retryable).
+    #[arg(long, env = "CONNECT_SESSIONS_DATABASE_STATEMENT_TIMEOUT", default_value = "5s", value_parser = parse_positive_duration)]
+    database_statement_timeout: Duration,
+    /// PostgreSQL only: how long a request waits for a pooled connection (or for
+    /// connecting, while the database is down) before it answers 500 (retryable). No
+    /// request waits on the database longer than this plus twice the statement timeout.
+    #[arg(long, env = "CONNECT_SESSIONS_DATABASE_ACQUIRE_TIMEOUT", default_value = "5s", value_parser = parse_positive_duration)]
+    database_acquire_timeout: Duration,
+}
+
+impl DatabaseArgs {
+    /// The connection pool settings these options describe.
+    fn postgres(&self) -> PostgresSettings {
+        PostgresSettings {
+            pool_size: self.database_pool_size,
+            statement_timeout: self.database_statement_timeout,
+            acquire_timeout: self.database_acquire_timeout,
+        }
+    }
 }
 
 #[derive(Debug, Args)]
@@ -169,6 +201,7 @@ async fn execute(command: Command) -> anyhow::Result<ExitCode> {
             };
             let settings = ServeSettings {
                 listen: args.listen,
+                postgres: args.database.postgres(),
                 database: args.database.database,
                 api: ApiConfig {
                     session_ttl: args.session_ttl,
@@ -188,12 +221,12 @@ async fn execute(command: Command) -> anyhow::Result<ExitCode> {
             serve(settings).await?;
         }
         Command::Migrate(args) => {
-            app::open_store(&args.database).await?;
+            app::open_store(&args.database, &args.postgres()).await?;
             tracing::info!("migrations applied");
         }
         Command::Platforms {
             command: PlatformsCommand::Create { name, database },
-        } => create_platform(name, &database.database).await?,
+        } => create_platform(name, &database).await?,
         Command::GenerateMasterKey => println!("{}", MasterKey::generate().encode()),
         Command::Healthcheck { listen } => return healthcheck(listen).await,
     }
@@ -202,7 +235,7 @@ async fn execute(command: Command) -> anyhow::Result<ExitCode> {
 
 async fn serve(settings: ServeSettings) -> anyhow::Result<()> {
     let keyring = app::load_keyring(&settings.master_keys, &settings.database)?;
-    let store = app::open_store(&settings.database).await?;
+    let store = app::open_store(&settings.database, &settings.postgres).await?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     if let Some(platform) = app::ensure_default_platform(store.as_ref(), clock.as_ref()).await? {
         print_default_platform(&platform);
@@ -230,8 +263,8 @@ fn print_default_platform(platform: &NewPlatform) {
     );
 }
 
-async fn create_platform(name: String, database: &DatabaseUrl) -> anyhow::Result<()> {
-    let store = app::open_store(database).await?;
+async fn create_platform(name: String, database: &DatabaseArgs) -> anyhow::Result<()> {
+    let store = app::open_store(&database.database, &database.postgres()).await?;
     let platform = NewPlatform::generate(name);
     store
         .create_platform(&platform, SystemClock.now())
@@ -290,5 +323,42 @@ mod tests {
         assert!(
             matches!(args.database.database, DatabaseUrl::Sqlite(ref p) if p.to_str() == Some("connect-sessions.db"))
         );
+        assert_eq!(args.database.postgres(), PostgresSettings::default());
+    }
+
+    #[test]
+    fn postgres_pool_options_are_read_for_serve_and_migrate() {
+        for command in ["serve", "migrate"] {
+            let cli = Cli::try_parse_from([
+                "connect-sessions",
+                command,
+                "--database",
+                "postgresql://app@db.internal/sessions",
+                "--database-pool-size",
+                "4",
+                "--database-statement-timeout",
+                "2s",
+                "--database-acquire-timeout",
+                "1500ms",
+            ])
+            .unwrap();
+            let database = match cli.command {
+                Command::Serve(args) => args.database,
+                Command::Migrate(args) => args,
+                _ => panic!("not {command}"),
+            };
+            assert!(matches!(database.database, DatabaseUrl::Postgres(_)));
+            assert_eq!(
+                database.postgres(),
+                PostgresSettings {
+                    pool_size: 4,
+                    statement_timeout: Duration::from_secs(2),
+                    acquire_timeout: Duration::from_millis(1500),
+                }
+            );
+        }
+        let empty_pool =
+            Cli::try_parse_from(["connect-sessions", "migrate", "--database-pool-size", "0"]);
+        assert!(empty_pool.is_err());
     }
 }

@@ -122,6 +122,8 @@ pub struct ServeSettings {
     pub listen: SocketAddr,
     /// The database.
     pub database: DatabaseUrl,
+    /// The connection pool, when the database is PostgreSQL.
+    pub postgres: crate::store::postgres::PostgresSettings,
     /// Request-time settings.
     pub api: ApiConfig,
     /// The master keys.

@@ -22,6 +22,7 @@ use crate::idempotency::{
     Attempt, BeginOutcome, Completion, IdempotencyScope, LeaseToken, SavedResponse,
 };
 
+pub mod postgres;
 pub mod sqlite;
 
 /// The store itself failed: the request could not be carried out.

@@ -1075,16 +1075,13 @@ async fn a_bank_account_is_stored_only_as_last4_and_a_fingerprint() {
       }
     }
     "#);
-    // The full number is in none of the database's files. (When the suite runs
-    // on PostgreSQL there is no file to read: then only the API answers above
-    // and in the list tests vouch that the number is not given back.)
-    if let Some(files) = app.database_bytes() {
-        for (path, bytes) in files {
-            assert!(
-                !contains_bytes(&bytes, ACCOUNT_NUMBER.as_bytes()),
-                "{path} holds the full account number"
-            );
-        }
+    // The full number is nowhere in the database: not in SQLite's files, not in
+    // any PostgreSQL row.
+    for (path, bytes) in app.database_bytes().await {
+        assert!(
+            !contains_bytes(&bytes, ACCOUNT_NUMBER.as_bytes()),
+            "{path} holds the full account number"
+        );
     }
 }
 

@@ -142,17 +142,11 @@ async fn a_rate_limited_request_is_not_saved_for_its_idempotency_key() {
 
     // Assert: nothing was recorded under the key.
     assert_eq!(limited.status, 429);
-    let db = rusqlite::Connection::open(&app.db_path).ok();
-    if let Some(db) = db.filter(|_| std::env::var_os("CONNECT_SESSIONS_TEST_DATABASE").is_none()) {
-        let saved: i64 = db
-            .query_row(
-                "select count(*) from idempotency_keys where key = 'limited-1'",
-                [],
-                |row| row.get(0),
-            )
-            .unwrap();
-        assert_eq!(saved, 0);
-    }
+    let saved = app
+        .database
+        .count("idempotency_keys where key = 'limited-1'")
+        .await;
+    assert_eq!(saved, 0);
 }
 
 #[tokio::test]

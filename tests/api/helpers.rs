@@ -1,12 +1,11 @@
 //! The test harness: [`spawn_app`] starts the real application on a random port
-//! with its own SQLite database and a clock the test moves by hand, and
+//! with its own database (see [`TestDatabase`]) and a clock the test moves by hand, and
 //! [`TestApp`] speaks to it over HTTP the way Stripe's clients do.
 //!
 //! Also here: the shape checks that run before a snapshot hides a generated
 //! value ([`account_id`], [`client_secret`], [`exactly`]), and the filters that
 //! hide generated values inside error messages ([`message_filters`]).
 
-use std::path::PathBuf;
 use std::sync::{Arc, Once};
 
 use connect_sessions::app::{App, AppState};
@@ -15,14 +14,14 @@ use connect_sessions::config::ApiConfig;
 use connect_sessions::domain::platform::NewPlatform;
 use connect_sessions::keyring::Keyring;
 use connect_sessions::store::Store;
-use connect_sessions::store::sqlite::SqliteStore;
 use connect_sessions::telemetry::{self, LogFormat};
 use insta::internals::{Content, Redaction, SettingsBindDropGuard};
 use reqwest::Method;
 use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, HeaderMap};
 use serde::Serialize;
 use serde_json::Value;
-use tempfile::TempDir;
+
+use crate::database::TestDatabase;
 
 /// Where every test's clock starts: 2026-06-01T00:00:00Z. A fixed instant makes
 /// every `created` and `expires_at` exact.
@@ -73,8 +72,9 @@ pub(crate) struct TestApp {
     pub(crate) clock: ManualClock,
     /// The settings the application runs with.
     pub(crate) config: ApiConfig,
-    /// The SQLite database file.
-    pub(crate) db_path: PathBuf,
+    /// The database: a SQLite file, or a PostgreSQL schema when
+    /// `CONNECT_SESSIONS_TEST_DATABASE` is set. Dropped when the test ends.
+    pub(crate) database: TestDatabase,
     /// The platform most tests act as.
     pub(crate) platform: PlatformKeys,
     /// A second platform, to check that platforms never see each other's accounts.
@@ -84,8 +84,6 @@ pub(crate) struct TestApp {
     pub(crate) store: Arc<dyn Store>,
     /// The application's master keys.
     pub(crate) keyring: Arc<Keyring>,
-    /// Deleted (with the database) when the test ends.
-    _db_dir: TempDir,
 }
 
 /// A response: status, headers and the JSON body.
@@ -159,13 +157,8 @@ pub(crate) async fn spawn_app() -> TestApp {
 /// Starts the application with `config`.
 pub(crate) async fn spawn_app_with(config: ApiConfig) -> TestApp {
     init_logs();
-    let db_dir = tempfile::tempdir().expect("cannot create a temporary directory");
-    let db_path = db_dir.path().join("connect-sessions.db");
-    let store: Arc<dyn Store> = Arc::new(
-        SqliteStore::open(&db_path, 2)
-            .await
-            .expect("cannot open the test database"),
-    );
+    let database = TestDatabase::create().await;
+    let store = database.open_store().await;
     let clock = ManualClock::starting_at(Timestamp::from_secs(START));
 
     let platform = NewPlatform::generate("Test platform".to_owned());
@@ -196,13 +189,12 @@ pub(crate) async fn spawn_app_with(config: ApiConfig) -> TestApp {
         address,
         clock,
         config,
-        db_path,
+        database,
         platform: PlatformKeys::of(&platform),
         other_platform: PlatformKeys::of(&other_platform),
         client: reqwest::Client::new(),
         store,
         keyring,
-        _db_dir: db_dir,
     }
 }
 
@@ -376,22 +368,11 @@ impl TestApp {
         }
     }
 
-    /// The raw bytes of every SQLite file of the database (main file, WAL,
-    /// journal), or `None` when the suite runs on another database
-    /// (`CONNECT_SESSIONS_TEST_DATABASE` set) and there is no file to read.
-    pub(crate) fn database_bytes(&self) -> Option<Vec<(String, Vec<u8>)>> {
-        if std::env::var_os("CONNECT_SESSIONS_TEST_DATABASE").is_some() || !self.db_path.is_file() {
-            return None;
-        }
-        let files: Vec<(String, Vec<u8>)> = ["", "-wal", "-shm", "-journal"]
-            .iter()
-            .filter_map(|suffix| {
-                let path = format!("{}{suffix}", self.db_path.display());
-                std::fs::read(&path).ok().map(|bytes| (path, bytes))
-            })
-            .collect();
-        assert!(!files.is_empty(), "no database file to read");
-        Some(files)
+    /// Everything the database holds, as raw bytes, by place: SQLite's files,
+    /// or every row (and every `bytea` value) of every PostgreSQL table. See
+    /// [`TestDatabase::raw_contents`].
+    pub(crate) async fn database_bytes(&self) -> Vec<(String, Vec<u8>)> {
+        self.database.raw_contents().await
     }
 
     /// A request to `path` on another server (see [`TestApp::spawn_sibling`]),

@@ -1006,23 +1006,20 @@ async fn a_copy_of_the_database_yields_no_client_secret_and_no_em_key() {
         )
         .await;
     assert_eq!(replay_claim.body["secret"], em_key.as_str());
-    // Neither secret is anywhere in the database's files, whole or in part.
-    // (On PostgreSQL there is no file to read; the sibling server's failure
-    // above is then the evidence that saved answers are sealed.)
-    if let Some(files) = app.database_bytes() {
-        let needles = [
-            secret.as_str(),
-            &secret["accs_secret__".len()..],
-            em_key.as_str(),
-            &em_key["em_test_".len()..],
-        ];
-        for (path, bytes) in files {
-            for needle in needles {
-                assert!(
-                    !contains_bytes(&bytes, needle.as_bytes()),
-                    "{path} holds a secret"
-                );
-            }
+    // Neither secret is anywhere in the database, whole or in part: not in
+    // SQLite's files, not in any PostgreSQL row.
+    let needles = [
+        secret.as_str(),
+        &secret["accs_secret__".len()..],
+        em_key.as_str(),
+        &em_key["em_test_".len()..],
+    ];
+    for (path, bytes) in app.database_bytes().await {
+        for needle in needles {
+            assert!(
+                !contains_bytes(&bytes, needle.as_bytes()),
+                "{path} holds a secret"
+            );
         }
     }
 }
@@ -1031,10 +1028,6 @@ async fn a_copy_of_the_database_yields_no_client_secret_and_no_em_key() {
 async fn a_saved_answer_opens_only_with_the_servers_keyring() {
     // Arrange
     let app = spawn_app().await;
-    let Some(_) = app.database_bytes() else {
-        // Reads the SQLite file; the sibling-server test covers other databases.
-        return;
-    };
     let account = app.create_account_of_type("custom").await;
     let created = app
         .post_idempotent(
@@ -1053,18 +1046,10 @@ async fn a_saved_answer_opens_only_with_the_servers_keyring() {
     };
 
     // Act
-    let db = rusqlite::Connection::open_with_flags(
-        &app.db_path,
-        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
-    )
-    .unwrap();
-    let sealed: Vec<u8> = db
-        .query_row(
-            "select body from idempotency_keys where key = 'sealed'",
-            [],
-            |row| row.get(0),
-        )
-        .unwrap();
+    let sealed = app
+        .database
+        .bytes("select body from idempotency_keys where key = 'sealed'")
+        .await;
 
     // Assert
     let opened = app.keyring.open(&sealed, &scope.seal_context()).unwrap();
@@ -1094,10 +1079,6 @@ async fn the_stored_request_fingerprint_is_keyed() {
     let mut fingerprints = Vec::new();
     for _ in 0..2 {
         let app = spawn_app().await;
-        if app.database_bytes().is_none() {
-            // Reads the SQLite file.
-            return;
-        }
         let (_, key) = app
             .embedded_key_for("components[payouts][enabled]=true")
             .await;
@@ -1111,18 +1092,10 @@ async fn the_stored_request_fingerprint_is_keyed() {
         )
         .await
         .ok();
-        let db = rusqlite::Connection::open_with_flags(
-            &app.db_path,
-            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
-        )
-        .unwrap();
-        let fingerprint: Vec<u8> = db
-            .query_row(
-                "select fingerprint from idempotency_keys where key = 'bank-1'",
-                [],
-                |row| row.get(0),
-            )
-            .unwrap();
+        let fingerprint = app
+            .database
+            .bytes("select fingerprint from idempotency_keys where key = 'bank-1'")
+            .await;
         fingerprints.push(fingerprint);
     }
 

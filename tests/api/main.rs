@@ -1,6 +1,6 @@
-//! Black-box API tests: the real application on a random port, its own SQLite
-//! database, a clock the tests move, and every response body pinned by an
-//! inline snapshot.
+//! Black-box API tests: the real application on a random port, its own
+//! database (SQLite, or PostgreSQL when `CONNECT_SESSIONS_TEST_DATABASE` is set),
+//! a clock the tests move, and every response body pinned by an inline snapshot.
 
 // Test code states its expectations with unwrap/expect: a panic is a failure
 // with a message, which is what a test wants. (`#![expect]` cannot be used for
@@ -12,9 +12,12 @@ mod accounts;
 mod browser;
 mod catalog;
 mod crash;
+mod database;
 mod hardening;
 mod helpers;
 mod idempotency;
 mod isolation;
+mod multiprocess;
 mod openapi;
+mod store_races;
 mod wire;
