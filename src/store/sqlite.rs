@@ -227,10 +227,31 @@ fn open_writer(path: &Path) -> Result<Connection, StoreError> {
          pragma cache_size = -16384;",
     )
     .map_err(database)?;
-    migrations()
-        .to_latest(&mut conn)
-        .map_err(|e| StoreError::Database(Box::new(e)))?;
+    apply_migrations(&mut conn)?;
     Ok(conn)
+}
+
+/// Brings the schema up to date, also when several processes open one new
+/// file at once. rusqlite_migration reads the schema version before it opens
+/// its (here IMMEDIATE) transaction, so two processes may both try migration 1;
+/// the one that loses fails on "table already exists", and on a retry reads
+/// the winner's version and finds nothing left to do.
+fn apply_migrations(conn: &mut Connection) -> Result<(), StoreError> {
+    const ATTEMPTS: u32 = 5;
+    conn.set_transaction_behavior(rusqlite::TransactionBehavior::Immediate);
+    let mut attempt = 1;
+    loop {
+        match migrations().to_latest(conn) {
+            Ok(()) => break,
+            Err(_) if attempt < ATTEMPTS => {
+                attempt += 1;
+                std::thread::sleep(std::time::Duration::from_millis(20 * u64::from(attempt)));
+            }
+            Err(error) => return Err(StoreError::Database(Box::new(error))),
+        }
+    }
+    conn.set_transaction_behavior(rusqlite::TransactionBehavior::Deferred);
+    Ok(())
 }
 
 /// Opens a read-only connection.
@@ -1250,4 +1271,29 @@ fn store_response(
         scope.realm.as_stored(),
     ])?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn several_processes_may_create_one_new_database_at_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("new.db");
+        let openers: Vec<_> = (0..4)
+            .map(|_| {
+                let path = path.clone();
+                std::thread::spawn(move || SqliteStore::migrate(&path))
+            })
+            .collect();
+        for opener in openers {
+            opener.join().unwrap().unwrap();
+        }
+        let conn = Connection::open(&path).unwrap();
+        let version: i64 = conn
+            .query_row("pragma user_version", [], |row| row.get(0))
+            .unwrap();
+        assert_eq!(version, 3);
+    }
 }
