@@ -805,11 +805,22 @@ async fn postgres_address(server: &str) -> SocketAddr {
         .unwrap()
 }
 
-/// `url` with its host and port replaced by `address`.
+/// `url` with its host and port replaced by `address`, and TLS required:
+/// outages must be survived on the TLS path too (a stalled TLS close is what
+/// once held a connection), whatever `sslmode` the suite itself runs with.
 fn through(url: &str, address: SocketAddr) -> String {
     let mut url = Url::parse(url).unwrap();
     url.set_host(Some(&address.ip().to_string())).unwrap();
     url.set_port(Some(address.port())).unwrap();
+    let query: Vec<(String, String)> = url
+        .query_pairs()
+        .filter(|(name, _)| name != "sslmode")
+        .map(|(name, value)| (name.into_owned(), value.into_owned()))
+        .collect();
+    url.query_pairs_mut()
+        .clear()
+        .extend_pairs(query)
+        .append_pair("sslmode", "require");
     url.to_string()
 }
 
