@@ -282,7 +282,7 @@ fn run_writer(conn: &Connection, mut jobs: mpsc::Receiver<WriteJob>) {
 
 /// Runs one batch: a savepoint per job, one commit for all, then the answers.
 fn run_batch(conn: &Connection, batch: Vec<WriteJob>) {
-    if let Err(error) = conn.execute_batch("begin immediate") {
+    if let Err(error) = exec(conn, "begin immediate") {
         let message = error.to_string();
         for job in batch {
             job.fail(&message);
@@ -291,34 +291,39 @@ fn run_batch(conn: &Connection, batch: Vec<WriteJob>) {
     }
     let mut finishes = Vec::with_capacity(batch.len());
     for job in batch {
-        if let Err(error) = conn.execute_batch("savepoint job") {
+        if let Err(error) = exec(conn, "savepoint job") {
             job.fail(&error.to_string());
             continue;
         }
         match catch_unwind(AssertUnwindSafe(|| job.run(conn))) {
             Ok((true, finish)) => {
-                let _ = conn.execute_batch("release job");
+                let _ = exec(conn, "release job");
                 finishes.push(finish);
             }
             Ok((false, finish)) => {
-                let _ = conn.execute_batch("rollback to job; release job");
+                let _ = exec(conn, "rollback to job").and_then(|()| exec(conn, "release job"));
                 finishes.push(finish);
             }
             // The panicking job's caller sees its channel closed: `Unavailable`.
             Err(_) => {
-                let _ = conn.execute_batch("rollback to job; release job");
+                let _ = exec(conn, "rollback to job").and_then(|()| exec(conn, "release job"));
             }
         }
     }
-    let commit = conn
-        .execute_batch("commit")
-        .map_err(|error| error.to_string());
+    let commit = exec(conn, "commit").map_err(|error| error.to_string());
     if commit.is_err() {
-        let _ = conn.execute_batch("rollback");
+        let _ = exec(conn, "rollback");
     }
     for finish in finishes {
         finish(commit.as_ref().err().map(String::as_str));
     }
+}
+
+/// Runs one statement through the connection's statement cache: the writer
+/// runs the same few transaction statements for every job, and parsing them
+/// each time showed in profiles.
+fn exec(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
+    conn.prepare_cached(sql)?.execute([]).map(drop)
 }
 
 fn database(error: rusqlite::Error) -> StoreError {
