@@ -223,6 +223,18 @@ impl Saver {
         ))
     }
 
+    /// Like [`Saver::on_success`] for a body known before the write: `body` is
+    /// only called when there is a key to save under, so requests without one
+    /// pay nothing.
+    pub fn on_success_with<T, R>(&self, body: impl FnOnce() -> R) -> Save<T>
+    where
+        R: Serialize + Send + 'static,
+    {
+        self.0.as_ref()?;
+        let body = body();
+        self.on_success(move |_: &T| body)
+    }
+
     fn handed_out(&self) -> bool {
         self.0
             .as_ref()

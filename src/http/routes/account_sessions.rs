@@ -94,7 +94,7 @@ fn read_components(params: &mut Params<'_>) -> Option<ComponentsRequest> {
 }
 
 /// The `account_session` object.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 pub struct AccountSessionResponse {
     object: &'static str,
     account: AccountId,
@@ -167,8 +167,7 @@ async fn create_account_session(
                 livemode: tenant.mode.is_live(),
                 components: session.components.clone(),
             };
-            let saved = serde_json::to_value(&response).unwrap_or_default();
-            let save = saver.on_success(move |_: &()| saved);
+            let save = saver.on_success_with(|| response.clone());
             match state
                 .store
                 .insert_account_session(tenant, &session, save)
