@@ -541,22 +541,61 @@ class Bench:
                 "connections": args.connections, "backends": args.backends,
                 "million": args.million, "fill_concurrency": args.fill_concurrency,
                 "startup_runs": args.startup_runs, "server_log": bool(args.server_log),
+                "paired_ceiling": args.pair, "quiet_wait_s": args.quiet_wait,
+                "quiet_threshold": args.quiet_threshold,
             },
             "machine": machine_info(),
             "ceiling": {},
-            "ceiling_end": {},
             "backends": {},
             "skipped": {},
         }
         self.failures: list[str] = []
         self.script_count = 0
+        self.ceiling_server: Process | None = None
 
     # -- one measurement
 
+    def wait_quiet(self) -> None:
+        """Waits (up to --quiet-wait seconds) until other processes leave the machine alone."""
+        if self.args.quiet_wait <= 0:
+            return
+        deadline = time.monotonic() + self.args.quiet_wait
+        announced = False
+        while True:
+            busy_before, total_before = system_cpu()
+            time.sleep(1)
+            busy_after, total_after = system_cpu()
+            share = (busy_after - busy_before) / max(1, total_after - total_before)
+            if share <= self.args.quiet_threshold:
+                return
+            if time.monotonic() > deadline:
+                log(f"  the machine is still busy ({share:.0%} CPU used by other processes): "
+                    "measuring anyway")
+                return
+            if not announced:
+                log(f"  waiting for the machine to quiet down ({share:.0%} CPU used by other "
+                    "processes)")
+                announced = True
+
+    def measure_ceiling(self, connections: int, label: str) -> dict:
+        """The ceiling at `connections`: warm-up and run, like any other row."""
+        headers = {"Authorization": "Bearer sk_test_" + "x" * 99,
+                   "Content-Type": "application/x-www-form-urlencoded"}
+        body = f"account={CEILING_ACCOUNT}{SEED_COMPONENTS}"
+        result = self.measure(CEILING, self.ceiling_server.port, connections, headers, body,
+                              self.ceiling_server, label, paired=False)
+        self.check(result, f"ceiling c={connections}")
+        return result
+
     def measure(self, endpoint: str, port: int, connections: int, headers: dict,
                 body: str | None, server: Process | None, label: str,
-                secrets: tuple[Path, Path] | None = None) -> dict:
-        """Warm-up, then the measured run; checks every request answered 200."""
+                secrets: tuple[Path, Path] | None = None, paired: bool = True) -> dict:
+        """Warm-up, then the measured run; checks every request answered 200. With `paired`,
+        the ceiling is measured at the same connections just before, so the row's ratios
+        compare two runs a few seconds apart (figures drift on a shared machine)."""
+        self.wait_quiet()
+        paired = paired and self.args.pair
+        ceiling = self.measure_ceiling(connections, label + "-pair") if paired else None
         self.script_count += 1
         base = self.scripts / f"{self.script_count:03d}-{label}-{endpoint}-c{connections}"
         url = f"http://127.0.0.1:{port}{PATHS[endpoint]}"
@@ -580,6 +619,9 @@ class Bench:
         result = run_wrk(url, script, connections, self.args.duration, out, server,
                          label.startswith("postgres"))
         result["endpoint"] = endpoint
+        if ceiling is not None:
+            result["ceiling"] = {k: ceiling[k] for k in (
+                "rps", "p50_ms", "p99_ms", "max_ms", "other_cpu_share", "machine_cpu_busy")}
         if warm is not None:
             result["warmup"] = {k: warm[k] for k in ("requests", "ok", "statuses", "exhausted",
                                                      "rps")}
@@ -608,25 +650,22 @@ class Bench:
 
     # -- the ceiling
 
-    def ceiling(self, key: str) -> None:
+    def start_ceiling(self) -> None:
+        """The ceiling server, up for the whole run (idle between its measurements)."""
         port = free_port()
-        log_path = self.workdir / "ceiling.log"
-        server = Process("ceiling", [str(HELPER_BIN), "serve", "--listen", f"127.0.0.1:{port}",
-                                     "--response", str(SEED_RESPONSE)], port, log_path)
-        try:
-            server.wait_ready()
-            # The same request as the real create: the seed's body, a secret key.
-            headers = {"Authorization": "Bearer sk_test_" + "x" * 99,
-                       "Content-Type": "application/x-www-form-urlencoded"}
-            body = f"account={CEILING_ACCOUNT}{SEED_COMPONENTS}"
-            for connections in self.args.connections:
-                result = self.measure(CEILING, port, connections, headers, body, server, key)
-                self.check(result, f"ceiling c={connections}")
-                self.results[key][str(connections)] = result
-                log(f"ceiling c={connections}: {result['rps']:.0f} req/s, "
-                    f"p99 {result['p99_ms']:.2f} ms")
-        finally:
-            server.stop()
+        self.ceiling_server = Process(
+            "ceiling", [str(HELPER_BIN), "serve", "--listen", f"127.0.0.1:{port}",
+                        "--response", str(SEED_RESPONSE)], port, self.workdir / "ceiling.log")
+        self.ceiling_server.wait_ready()
+
+    def ceiling(self) -> None:
+        """The ceiling alone at every connection count (the chart's reference line)."""
+        for connections in self.args.connections:
+            self.wait_quiet()
+            result = self.measure_ceiling(connections, "ceiling")
+            self.results["ceiling"][str(connections)] = result
+            log(f"ceiling c={connections}: {result['rps']:.0f} req/s, "
+                f"p99 {result['p99_ms']:.2f} ms")
 
     # -- claims
 
@@ -656,9 +695,9 @@ class Bench:
         estimate = max(expected_rps, 200.0)
         for attempt in range(4):
             if secrets is None:
-                warm_needed = int(estimate * self.args.warmup * 1.5) + 100 \
+                warm_needed = int(estimate * self.args.warmup * 2) + 100 \
                     if self.args.warmup > 0 else 0
-                run_needed = int(estimate * self.args.duration * 1.5) + 100
+                run_needed = int(estimate * self.args.duration * 2) + 100
                 secrets = self.claim_secrets(instance, f"{label}-c{connections}-{attempt}",
                                              warm_needed, run_needed)
             before = instance.claims_stored()
@@ -671,7 +710,9 @@ class Bench:
                 return result
             log(f"  claims ran out of secrets ({result['exhausted']} requests without one): "
                 "again with more")
-            estimate = max(estimate * 2, result["rps"] * 1.2)
+            # The run's own rate counts the fast refusals of the exhausted requests:
+            # useless as an estimate. Claims went faster than twice the estimate.
+            estimate *= 2.5
             secrets = None
         raise HarnessError("claims kept running out of secrets")
 
@@ -775,10 +816,12 @@ class Bench:
             phase["loaded"] = {CREATE: loaded_create, CLAIM: loaded_claim}
             phase["rss_end_kib"] = instance.server.memory()
             for endpoint in (CREATE, CLAIM):
-                empty = phase["empty"][endpoint]["rps"]
-                loaded = phase["loaded"][endpoint]["rps"]
-                phase[f"{endpoint}_throughput_ratio"] = loaded / empty if empty else None
-                phase[f"{endpoint}_cost"] = 1 - loaded / empty if empty else None
+                empty = phase["empty"][endpoint]
+                loaded = phase["loaded"][endpoint]
+                ratio = loaded["rps"] / empty["rps"] if empty["rps"] else None
+                phase[f"{endpoint}_throughput_ratio"] = ratio
+                phase[f"{endpoint}_cost"] = 1 - ratio if ratio is not None else None
+
             log(f"{backend.name}: with {phase['sessions_stored']} stored, create "
                 f"{phase['create_throughput_ratio']:.2f}x and claim "
                 f"{phase['claim_throughput_ratio']:.2f}x the empty store's throughput")
@@ -824,11 +867,9 @@ class Bench:
                     backend.drop(url)
         existing = backend.fresh_database("startup-existing")
         try:
-            # Make it an existing, in-use database: a platform and an account.
-            instance_keys = subprocess.run(
-                [str(SERVER_BIN), "platforms", "create", "--database", existing],
-                capture_output=True, text=True, check=True)
-            del instance_keys
+            # An existing database: migrated, with a platform (so no default one is created).
+            subprocess.run([str(SERVER_BIN), "platforms", "create", "--database", existing],
+                           capture_output=True, text=True, check=True)
             out["startup_existing_ms"] = self.startup_runs(backend, [existing] * runs)
         finally:
             if not self.args.keep:
@@ -898,7 +939,8 @@ class Bench:
         log(f"work directory {self.workdir}; results go to {self.out}")
         self.background_load()
         try:
-            self.ceiling("ceiling")
+            self.start_ceiling()
+            self.ceiling()
             for backend in self.backends():
                 log(f"--- backend {backend.name}")
                 out: dict = {}
@@ -910,11 +952,11 @@ class Bench:
                         self.million(backend, out)
                 finally:
                     backend.cleanup()
-            if not self.args.quick:
-                self.ceiling("ceiling_end")
         except HarnessError as error:
             self.fail(f"harness: {error}")
         finally:
+            if self.ceiling_server:
+                self.ceiling_server.stop()
             self.results["finished"] = dt.datetime.now(dt.timezone.utc).isoformat(
                 timespec="seconds")
             self.results["failures"] = self.failures
@@ -962,12 +1004,21 @@ def main() -> int:
                         help="connection counts (default 1,32,256)")
     parser.add_argument("--million", type=int, default=None,
                         help="sessions to store for the memory and scaling figures "
-                             "(default 1000000; quick 30000; 0 skips)")
+                             "(default 1000000; quick 80000; 0 skips)")
     parser.add_argument("--fill-concurrency", type=int, default=64,
                         help="connections used to store sessions before claims and for the "
                              "million (default 64)")
     parser.add_argument("--startup-runs", type=int, default=None,
                         help="start-up timings per case (default 10; quick 3)")
+    parser.add_argument("--no-pair", dest="pair", action="store_false", default=None,
+                        help="do not measure the ceiling again before every row (quick: never); "
+                             "ratios then use the ceiling's own run")
+    parser.add_argument("--quiet-wait", type=int, default=None,
+                        help="before each measurement, wait up to this many seconds for other "
+                             "processes to leave the CPU alone (default 60; quick 0)")
+    parser.add_argument("--quiet-threshold", type=float, default=0.10,
+                        help="the share of the machine's CPU other processes may use for it to "
+                             "count as quiet (default 0.10)")
     parser.add_argument("--postgres-url", default=os.environ.get(
         "BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432"),
         help="PostgreSQL server (no database name): a fresh database is created per run")
@@ -984,9 +1035,13 @@ def main() -> int:
         args.duration = 2 if args.duration == 10 else args.duration
         args.connections = "32" if args.connections == "1,32,256" else args.connections
         args.backends = "sqlite"
-        args.million = 30000 if args.million is None else args.million
+        args.million = 80000 if args.million is None else args.million
         args.startup_runs = 3 if args.startup_runs is None else args.startup_runs
     args.warmup = 1 if args.warmup is None else args.warmup
+    if args.quiet_wait is None:
+        args.quiet_wait = 0 if args.quick else 60
+    if args.pair is None:
+        args.pair = not args.quick
     args.million = 1_000_000 if args.million is None else args.million
     args.startup_runs = 10 if args.startup_runs is None else args.startup_runs
     args.connections = [int(c) for c in str(args.connections).split(",") if c]

@@ -40,7 +40,7 @@ def series(results: dict) -> dict:
             lines: dict = {}
             ceiling = []
             for n in conns:
-                runs = [results.get(k, {}).get(n) for k in ("ceiling", "ceiling_end")]
+                runs = [results.get("ceiling", {}).get(n)]
                 runs = [r for r in runs if r]
                 if runs:
                     ceiling.append((int(n), sum(r[metric] for r in runs) / len(runs)))

@@ -24,16 +24,16 @@ TARGET_RSS_MIB = 64
 TARGET_STARTUP_MS = 100
 
 
-def ceiling_reference(results: dict, connections: str) -> tuple[float | None, float | None]:
-    """The ceiling's throughput and p99 at `connections`: the mean of its runs at the start
-    and at the end of the benchmark, when both exist (they bracket the drift)."""
-    runs = [results.get(key, {}).get(connections) for key in ("ceiling", "ceiling_end")]
-    runs = [r for r in runs if r]
-    if not runs:
+def ceiling_reference(results: dict, connections: str,
+                      row: dict | None = None) -> tuple[float | None, float | None]:
+    """The ceiling's throughput and p99 for a row: the ceiling measured just before it at
+    the same connections (paired), else the ceiling's own run at those connections."""
+    if row and row.get("ceiling"):
+        return row["ceiling"]["rps"], row["ceiling"]["p99_ms"]
+    run = results.get("ceiling", {}).get(connections)
+    if not run:
         return None, None
-    rps = sum(r["rps"] for r in runs) / len(runs)
-    p99 = sum(r["p99_ms"] for r in runs) / len(runs)
-    return rps, p99
+    return run["rps"], run["p99_ms"]
 
 
 def fmt(value, spec: str = ".2f", missing: str = "-") -> str:
@@ -47,6 +47,7 @@ def row_cells(name: str, backend: str, r: dict, reference: tuple) -> list[str]:
     return [
         name, backend, str(r["connections"]),
         fmt(r["rps"], ",.0f"),
+        fmt(rps_ref, ",.0f"),
         fmt(r["rps"] / rps_ref if rps_ref else None, ".3f"),
         fmt(r["p50_ms"], ".2f"),
         fmt(r["p99_ms"], ".2f"),
@@ -60,7 +61,7 @@ def row_cells(name: str, backend: str, r: dict, reference: tuple) -> list[str]:
     ]
 
 
-HEADERS = ["endpoint", "backend", "conns", "req/s", "×ceil", "p50 ms", "p99 ms", "p99×ceil",
+HEADERS = ["endpoint", "backend", "conns", "req/s", "ceil req/s", "×ceil", "p50 ms", "p99 ms", "p99×ceil",
            "max ms", "non-200", "server µs/req", "wrk µs/req", "CPU busy %", "other CPU %"]
 
 
@@ -89,9 +90,10 @@ def render(results: dict) -> str:
                f"kernel {m.get('kernel')}, {m.get('os')}; {m.get('wrk')}")
     out.append(f"each figure: {c.get('duration_s')} s measured after {c.get('warmup_s')} s of "
                f"warm-up, wrk and the server sharing the machine; fresh database per row")
-    out.append("×ceil = throughput / the ceiling's; p99×ceil = p99 / the ceiling's "
-               "(same connections). server and wrk µs/req = CPU time per request; CPU busy = "
-               "the machine's; other CPU = used by neither wrk nor the server.")
+    out.append("ceil req/s = the ceiling measured just before the row, at the same connections; "
+               "×ceil = req/s / ceil req/s; p99×ceil = p99 / that ceiling run's p99.")
+    out.append("server and wrk µs/req = CPU time per request; CPU busy = the machine's; "
+               "other CPU = used by neither wrk, nor the server, nor PostgreSQL.")
     if results.get("background_cpu_share_before") is not None:
         out.append(f"before the run, other processes used "
                    f"{results['background_cpu_share_before'] * 100:.0f}% of the machine's CPU "
@@ -100,19 +102,17 @@ def render(results: dict) -> str:
 
     rows = []
     conns = [str(x) for x in c.get("connections", [])]
-    for key in ("ceiling", "ceiling_end"):
-        for n in conns:
-            r = results.get(key, {}).get(n)
-            if r:
-                label = "ceiling" if key == "ceiling" else "ceiling (again, at the end)"
-                rows.append(row_cells(label, "memory", r, ceiling_reference(results, n)))
+    for n in conns:
+        r = results.get("ceiling", {}).get(n)
+        if r:
+            rows.append(row_cells("ceiling", "memory", r, ceiling_reference(results, n)))
     for backend, data in results.get("backends", {}).items():
         for endpoint in ("create", "claim", "accounts"):
             for n in conns:
                 r = data.get("endpoints", {}).get(endpoint, {}).get(n)
                 if r:
                     rows.append(row_cells(ENDPOINT_NAMES[endpoint], backend, r,
-                                          ceiling_reference(results, n)))
+                                          ceiling_reference(results, n, r)))
     out.extend(table(rows, HEADERS))
     for backend, reason in results.get("skipped", {}).items():
         out.append(f"{backend}: skipped: {reason}")
@@ -179,6 +179,14 @@ def render(results: dict) -> str:
                         f"(p99 {loaded['p99_ms']:.2f} ms): ratio "
                         f"{loaded['rps'] / empty['rps']:.3f}, cost "
                         f"{(1 - loaded['rps'] / empty['rps']) * 100:.1f}%")
+                    if "ceiling" in empty and "ceiling" in loaded:
+                        out.append(
+                            f"    (the ceiling, measured just before each: "
+                            f"{empty['ceiling']['rps']:,.0f} and "
+                            f"{loaded['ceiling']['rps']:,.0f} req/s; other processes used "
+                            f"{fmt(empty.get('other_cpu_share', 0) * 100, '.0f')}% and "
+                            f"{fmt(loaded.get('other_cpu_share', 0) * 100, '.0f')}% of the CPU "
+                            f"during the two runs)")
         for label, key in (("new database", "startup_fresh_ms"),
                            ("existing database", "startup_existing_ms")):
             s = data.get(key)
@@ -215,9 +223,9 @@ def targets(results: dict) -> list[str]:
     def verdict(ok) -> str:
         return "-" if ok is None else ("met" if ok else "NOT MET")
 
-    rps_ref, _ = ceiling_reference(results, "32")
     for endpoint in ("create", "claim"):
         r = data.get("endpoints", {}).get(endpoint, {}).get("32")
+        rps_ref, _ = ceiling_reference(results, "32", r)
         ratio = r["rps"] / rps_ref if r and rps_ref else None
         lines.append(f"  {ENDPOINT_NAMES[endpoint]} throughput >= {TARGET_RATIO:.0%} of the "
                      f"ceiling: {fmt(ratio * 100 if ratio is not None else None, '.1f')}% "
@@ -232,8 +240,9 @@ def targets(results: dict) -> list[str]:
     stored = mil.get("sessions_stored") or 0
     for endpoint in ("create", "claim"):
         cost = mil.get(f"{endpoint}_cost")
+        detail = f"{fmt(cost * 100 if cost is not None else None, '.1f')}%"
         lines.append(f"  {ENDPOINT_NAMES[endpoint]} with {stored:,} stored costs <= "
-                     f"{TARGET_COST:.0%}: {fmt(cost * 100 if cost is not None else None, '.1f')}%"
+                     f"{TARGET_COST:.0%}: {detail}"
                      f" -> {verdict(None if cost is None else cost <= TARGET_COST)}")
     peak = (mil.get("rss_end_kib") or mil.get("rss_after_fill_kib") or {}).get("VmHWM")
     lines.append(f"  peak RSS (VmHWM) with {stored:,} sessions stored <= {TARGET_RSS_MIB} MiB: "
