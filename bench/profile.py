@@ -52,6 +52,49 @@ def disk_sync_latency(directory: Path, rounds: int = 200) -> dict:
             "max_ms": timings[-1], "rounds": rounds}
 
 
+def file_io(pid: int, run, workdir: Path) -> dict:
+    """pread/pwrite/fsync per request on each file the server touches, from strace."""
+    import collections
+    import re
+
+    trace = workdir / "strace.txt"
+    tracer = subprocess.Popen(["strace", "-f", "-qq", "-e",
+                               "trace=pwrite64,pread64,fsync,fdatasync,write",
+                               "-o", str(trace), "-p", str(pid)])
+    time.sleep(0.5)
+    result = run()
+    tracer.terminate()
+    tracer.wait()
+    names = {}
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        try:
+            target = os.readlink(f"/proc/{pid}/fd/{fd}")
+        except OSError:
+            continue
+        suffix = next((s for s in ("-wal", "-shm", "-journal") if target.endswith(s)), "")
+        if target.endswith((".db", ".db-wal", ".db-shm")):
+            target = "database" + suffix
+        elif target.startswith("socket:"):
+            target = "socket"
+        names[int(fd)] = target
+    calls: collections.Counter = collections.Counter()
+    sizes: collections.Counter = collections.Counter()
+    for line in trace.read_text().splitlines():
+        match = re.search(r"\b(pwrite64|pread64|fsync|fdatasync|write)\((\d+)", line)
+        if not match:
+            continue
+        name, fd = match.group(1), int(match.group(2))
+        where = names.get(fd, f"fd {fd} (closed: a temporary file)")
+        calls[(name, where)] += 1
+        done = re.search(r"= (\d+)$", line)
+        if done and name != "fsync" and name != "fdatasync":
+            sizes[(name, where)] += int(done.group(1))
+    requests = max(1, result["requests"])
+    return {f"{name} {where}": {"calls": round(n / requests, 3),
+                                "bytes": round(sizes[(name, where)] / requests)}
+            for (name, where), n in calls.most_common()}
+
+
 def perf_stat(pid: int, seconds: int, out: Path) -> dict:
     events = ",".join(f"syscalls:sys_enter_{name}" for name in SYSCALLS)
     events += ",context-switches,cpu-migrations"
@@ -72,6 +115,7 @@ def main() -> int:
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--frequency", type=int, default=499, help="perf samples per second")
+    parser.add_argument("--no-strace", action="store_true", help="skip the file I/O count")
     parser.add_argument("--out", default=str(bench.BENCH / "out" / "profile"))
     args = parser.parse_args()
     out = Path(args.out)
@@ -90,13 +134,13 @@ def main() -> int:
         threads = bench.wrk_threads(args.connections)
         secrets = None
         if args.endpoint == "claim":
-            needed = 3 * 6000 * args.seconds  # ~1.5x the claim rate seen here, per run
+            needed = 4 * 6000 * args.seconds  # ~1.5x the claim rate seen here, per run
             path = workdir / "secrets.txt"
             instance.fill(needed, 64, keep_last=needed, secrets_out=path)
             all_secrets = path.read_text().split()
-            third = len(all_secrets) // 3
+            third = len(all_secrets) // 4
             parts = []
-            for index in range(3):
+            for index in range(4):
                 part = workdir / f"secrets-{index}.txt"
                 part.write_text("\n".join(all_secrets[index * third:(index + 1) * third]) + "\n")
                 parts.append(part)
@@ -142,6 +186,12 @@ def main() -> int:
         profiled = load("profiled", args.seconds, 2)
         recorder.wait()
         summary["profiled"] = profiled
+
+        # 3. File I/O per request, by file, under strace (which slows the server a lot:
+        # only the per-request figures mean something).
+        if shutil.which("strace") and not args.no_strace:
+            summary["io_per_request"] = file_io(server.proc.pid, lambda: load("strace", 5, 0)
+                                                if not secrets else load("strace", 3, 3), workdir)
     finally:
         instance.stop()
         shutil.rmtree(workdir, ignore_errors=True)
@@ -178,12 +228,18 @@ def main() -> int:
     lines.append("  CPU per request (µs): " + ", ".join(
         f"{k} {v / requests * 1e6:.0f}" for k, v in
         sorted(plain["server_cpu_by_thread_s"].items(), key=lambda kv: -kv[1]))
-        + f", wrk {plain['wrk_cpu_us_per_request']:.0f}")
+        + f", wrk {plain['wrk_cpu_s'] / requests * 1e6:.0f}")
     lines.append("  syscalls per request: " + ", ".join(
         f"{k} {v:.2f}" for k, v in sorted(per_request.items(), key=lambda kv: -kv[1]) if v))
-    if per_request.get("fdatasync"):
-        lines.append(f"  requests per fdatasync (group commit batch): "
-                     f"{1 / per_request['fdatasync']:.1f}")
+    syncs = per_request.get("fdatasync", 0) + per_request.get("fsync", 0)
+    if syncs:
+        lines.append(f"  requests per fsync/fdatasync (a commit syncs the WAL once; a checkpoint "
+                     f"syncs the WAL and the database): {1 / syncs:.1f}")
+    if summary.get("io_per_request"):
+        lines.append("  file I/O per request (under strace, which slows the server; per request "
+                     "only):")
+        for what, figures in summary["io_per_request"].items():
+            lines.append(f"    {what}: {figures['calls']} calls, {figures['bytes']:,} bytes")
     lines.append(f"  this disk: fdatasync after a 4 KiB append: median {sync['median_ms']:.2f} ms,"
                  f" p90 {sync['p90_ms']:.2f} ms, max {sync['max_ms']:.2f} ms")
     text = "\n".join(lines) + "\n"
