@@ -527,8 +527,7 @@ class Instance:
 class Bench:
     def __init__(self, args: argparse.Namespace):
         self.args = args
-        self.workdir = Path(tempfile.mkdtemp(prefix="connect-sessions-bench-",
-                                             dir=args.workdir))
+        self.workdir = Path(tempfile.mkdtemp(prefix="csbench-", dir=args.workdir))
         self.out = Path(args.out)
         self.out.mkdir(parents=True, exist_ok=True)
         self.scripts = self.workdir / "wrk"
@@ -550,10 +549,24 @@ class Bench:
             "skipped": {},
         }
         self.failures: list[str] = []
+        self.use_private_binaries()
         self.script_count = 0
         self.ceiling_server: Process | None = None
 
     # -- one measurement
+
+    def use_private_binaries(self) -> None:
+        """Runs copies of the two binaries from the work directory, under names of their own:
+        a rebuild in the repository cannot swap the binary under a running benchmark, and a
+        `pkill connect-sessions` aimed at someone else's server cannot end ours."""
+        global SERVER_BIN, HELPER_BIN
+        bin_dir = self.workdir / "bin"
+        bin_dir.mkdir()
+        for name, source in (("cs-under-test", SERVER_BIN), ("cs-bench-helper", HELPER_BIN)):
+            shutil.copy2(source, bin_dir / name)
+        self.results["config"]["server_bin"] = str(SERVER_BIN)
+        SERVER_BIN = bin_dir / "cs-under-test"
+        HELPER_BIN = bin_dir / "cs-bench-helper"
 
     def wait_quiet(self) -> None:
         """Waits (up to --quiet-wait seconds) until other processes leave the machine alone."""
@@ -594,6 +607,10 @@ class Bench:
         the ceiling is measured at the same connections just before, so the row's ratios
         compare two runs a few seconds apart (figures drift on a shared machine)."""
         self.wait_quiet()
+        for process in (server, self.ceiling_server):
+            if process and process.proc.poll() is not None:
+                raise HarnessError(f"{process.name} (pid {process.proc.pid}) exited with "
+                                   f"{process.proc.returncode} before a run: {process.tail()}")
         paired = paired and self.args.pair
         ceiling = self.measure_ceiling(connections, label + "-pair") if paired else None
         self.script_count += 1

@@ -120,7 +120,7 @@ def main() -> int:
     args = parser.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    workdir = Path(tempfile.mkdtemp(prefix="connect-sessions-profile-"))
+    workdir = Path(tempfile.mkdtemp(prefix="csprofile-"))
     ctx = SimpleNamespace(workdir=workdir, args=SimpleNamespace(server_log=True, keep=False))
     backend = bench.SqliteBackend(workdir)
     summary: dict = {"endpoint": args.endpoint, "connections": args.connections,
