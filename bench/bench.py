@@ -1021,7 +1021,7 @@ def main() -> int:
                         help="connection counts (default 1,32,256)")
     parser.add_argument("--million", type=int, default=None,
                         help="sessions to store for the memory and scaling figures "
-                             "(default 1000000; quick 80000; 0 skips)")
+                             "(default 1000000; quick 50000; 0 skips)")
     parser.add_argument("--fill-concurrency", type=int, default=64,
                         help="connections used to store sessions before claims and for the "
                              "million (default 64)")
@@ -1052,7 +1052,7 @@ def main() -> int:
         args.duration = 2 if args.duration == 10 else args.duration
         args.connections = "32" if args.connections == "1,32,256" else args.connections
         args.backends = "sqlite"
-        args.million = 80000 if args.million is None else args.million
+        args.million = 50000 if args.million is None else args.million
         args.startup_runs = 3 if args.startup_runs is None else args.startup_runs
     args.warmup = 1 if args.warmup is None else args.warmup
     if args.quiet_wait is None:
