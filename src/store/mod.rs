@@ -22,6 +22,7 @@ use crate::idempotency::{
     Attempt, BeginOutcome, Completion, IdempotencyScope, LeaseToken, SavedResponse,
 };
 
+pub(crate) mod columns;
 pub mod postgres;
 pub mod sqlite;
 
@@ -94,6 +95,22 @@ pub struct AccountSessionRecord {
     pub claimed_at: Option<Timestamp>,
     /// When the platform revoked it, if it did.
     pub revoked_at: Option<Timestamp>,
+}
+
+impl AccountSessionRecord {
+    /// Why a claim of this session fails, when the claim's conditional update
+    /// found it unclaimable. A revoked session says so even if it was claimed or
+    /// has expired since; a claimed one says so even once expired: the most
+    /// useful answer first.
+    pub fn refusal(&self) -> ClaimOutcome {
+        if self.revoked_at.is_some() {
+            ClaimOutcome::Revoked
+        } else if self.claimed_at.is_some() {
+            ClaimOutcome::AlreadyClaimed
+        } else {
+            ClaimOutcome::Expired
+        }
+    }
 }
 
 /// The result of claiming a client secret.

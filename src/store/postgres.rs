@@ -28,7 +28,6 @@
 //! retryable 500, and the pool reconnects by itself once it is back.
 
 use std::borrow::Cow;
-use std::collections::BTreeMap;
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -43,11 +42,10 @@ use sqlx_postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions, PgRow
 
 use crate::clock::Timestamp;
 use crate::domain::account::{
-    Account, AccountUpdate, BusinessProfile, CapabilityStatus, Controller, DashboardType, FeePayer,
-    LossesPayer, Metadata, RequirementCollection,
+    Account, AccountUpdate, BusinessProfile, Controller, DashboardType, FeePayer, LossesPayer,
+    RequirementCollection,
 };
 use crate::domain::account_session::NewAccountSession;
-use crate::domain::catalog::ResolvedComponents;
 use crate::domain::embedded_session::{EmbeddedSession, NewEmbeddedSession};
 use crate::domain::external_account::BankAccount;
 use crate::domain::ids::{AccountId, EmbeddedSessionId, ExternalAccountId, PlatformId};
@@ -59,6 +57,7 @@ use crate::idempotency::{
     SavedResponse,
 };
 
+use super::columns;
 use super::{
     AccountSessionRecord, AccountUpdateOutcome, BankAccountInsertOutcome, ClaimOutcome, Cursor,
     Page, Save, SessionInsertOutcome, Store, StoreError,
@@ -364,19 +363,9 @@ fn account_from_row(row: &PgRow) -> Result<Account, StoreError> {
         stripe_dashboard: enum_column(row, 6, DashboardType::parse)?,
     };
     let metadata_json: String = get(row, 9)?;
-    let metadata: Metadata =
-        serde_json::from_str(&metadata_json).map_err(|_| corrupt("metadata", &metadata_json))?;
+    let metadata = columns::metadata(&metadata_json)?;
     let capabilities_json: String = get(row, 12)?;
-    let raw_capabilities: BTreeMap<String, String> = serde_json::from_str(&capabilities_json)
-        .map_err(|_| corrupt("capabilities", &capabilities_json))?;
-    let capabilities = raw_capabilities
-        .into_iter()
-        .map(|(name, status)| {
-            CapabilityStatus::parse(&status)
-                .map(|status| (name, status))
-                .ok_or_else(|| corrupt("capability status", &status))
-        })
-        .collect::<Result<_, _>>()?;
+    let capabilities = columns::capabilities(&capabilities_json)?;
     Ok(Account {
         id: AccountId::parse(&id).ok_or_else(|| corrupt("id", &id))?,
         platform: PlatformId::parse(&platform).ok_or_else(|| corrupt("platform", &platform))?,
@@ -400,7 +389,7 @@ fn bank_account_from_row(row: &PgRow) -> Result<BankAccount, StoreError> {
     Ok(BankAccount {
         id: ExternalAccountId::parse(&id)
             .ok_or_else(|| StoreError::Corrupt(format!("bank account id {id:?}")))?,
-        account: parse_account_id(&get::<String>(row, 1)?)?,
+        account: columns::account_id(&get::<String>(row, 1)?)?,
         country: get(row, 2)?,
         currency: get(row, 3)?,
         account_holder_name: get(row, 4)?,
@@ -414,35 +403,13 @@ fn bank_account_from_row(row: &PgRow) -> Result<BankAccount, StoreError> {
 /// Decodes a row selected (or returned) with [`session_record_columns`].
 fn session_record_from_row(row: &PgRow) -> Result<AccountSessionRecord, StoreError> {
     Ok(AccountSessionRecord {
-        account: parse_account_id(&get::<String>(row, 0)?)?,
-        components: parse_components(&get::<Vec<u8>>(row, 1)?)?,
+        account: columns::account_id(&get::<String>(row, 0)?)?,
+        components: columns::components(&get::<Vec<u8>>(row, 1)?)?,
         created: Timestamp::from_secs(get(row, 2)?),
         expires_at: Timestamp::from_secs(get(row, 3)?),
         claimed_at: get::<Option<i64>>(row, 4)?.map(Timestamp::from_secs),
         revoked_at: get::<Option<i64>>(row, 5)?.map(Timestamp::from_secs),
     })
-}
-
-fn parse_account_id(text: &str) -> Result<AccountId, StoreError> {
-    AccountId::parse(text).ok_or_else(|| StoreError::Corrupt(format!("account id {text:?}")))
-}
-
-fn parse_components(bytes: &[u8]) -> Result<ResolvedComponents, StoreError> {
-    ResolvedComponents::from_bytes(bytes)
-        .ok_or_else(|| StoreError::Corrupt("stored components".to_owned()))
-}
-
-fn to_json<T: serde::Serialize>(value: &T) -> Result<String, StoreError> {
-    serde_json::to_string(value).map_err(|e| StoreError::Database(Box::new(e)))
-}
-
-fn capabilities_json(account: &Account) -> Result<String, StoreError> {
-    let plain: BTreeMap<&str, &str> = account
-        .capabilities
-        .iter()
-        .map(|(name, status)| (name.as_str(), status.as_str()))
-        .collect();
-    to_json(&plain)
 }
 
 /// A page's row limit: one more than asked, to learn whether there are more.
@@ -566,17 +533,9 @@ async fn claim_refusal(
     tenant: &Tenant,
     secret: SecretHash,
 ) -> Result<ClaimOutcome, StoreError> {
-    let Some(record) = select_session_record(conn, tenant, secret).await? else {
-        return Ok(ClaimOutcome::NotFound);
-    };
-    // As on SQLite: revoked first, then claimed, then expired.
-    Ok(if record.revoked_at.is_some() {
-        ClaimOutcome::Revoked
-    } else if record.claimed_at.is_some() {
-        ClaimOutcome::AlreadyClaimed
-    } else {
-        ClaimOutcome::Expired
-    })
+    Ok(select_session_record(conn, tenant, secret)
+        .await?
+        .map_or(ClaimOutcome::NotFound, |record| record.refusal()))
 }
 
 /// Saves an idempotent request's response for the write's result `value`, in
@@ -719,10 +678,10 @@ impl Store for PostgresStore {
             .bind(account.controller.stripe_dashboard.as_str())
             .bind(account.country.as_str())
             .bind(account.email.as_deref())
-            .bind(to_json(&account.metadata)?)
+            .bind(columns::to_json(&account.metadata)?)
             .bind(account.business_profile.name.as_deref())
             .bind(account.business_profile.url.as_deref())
-            .bind(capabilities_json(account)?)
+            .bind(columns::capabilities_json(account)?)
             .bind(account.created.as_secs())
             .execute(&mut *tx)
             .await?;
@@ -781,7 +740,7 @@ impl Store for PostgresStore {
             )
             .bind(updated.id.as_str())
             .bind(updated.email.as_deref())
-            .bind(to_json(&updated.metadata)?)
+            .bind(columns::to_json(&updated.metadata)?)
             .bind(updated.business_profile.name.as_deref())
             .bind(updated.business_profile.url.as_deref())
             .execute(&mut *tx)
@@ -984,8 +943,8 @@ impl Store for PostgresStore {
                 id: claim.id.clone(),
                 platform: tenant.platform.clone(),
                 mode: tenant.mode,
-                account: parse_account_id(&get::<String>(&won, 0)?)?,
-                components: parse_components(&get::<Vec<u8>>(&won, 1)?)?,
+                account: columns::account_id(&get::<String>(&won, 0)?)?,
+                components: columns::components(&get::<Vec<u8>>(&won, 1)?)?,
                 expires_at: Timestamp::from_secs(get(&won, 2)?),
                 logged_out_at: None,
                 revoked_at: None,
@@ -1023,8 +982,8 @@ impl Store for PostgresStore {
                 platform: PlatformId::parse(&platform)
                     .ok_or_else(|| StoreError::Corrupt(format!("platform id {platform:?}")))?,
                 mode: Mode::from_livemode(get(&row, 2)?),
-                account: parse_account_id(&get::<String>(&row, 3)?)?,
-                components: parse_components(&get::<Vec<u8>>(&row, 4)?)?,
+                account: columns::account_id(&get::<String>(&row, 3)?)?,
+                components: columns::components(&get::<Vec<u8>>(&row, 4)?)?,
                 expires_at: Timestamp::from_secs(get(&row, 5)?),
                 logged_out_at: get::<Option<i64>>(&row, 6)?.map(Timestamp::from_secs),
                 revoked_at: get::<Option<i64>>(&row, 7)?.map(Timestamp::from_secs),

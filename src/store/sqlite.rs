@@ -13,7 +13,6 @@
 //! every statement through its own worker channel and cannot give one caller
 //! control of a connection across a batch; rusqlite gives us both.)
 
-use std::collections::BTreeMap;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
 
@@ -24,11 +23,10 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::clock::Timestamp;
 use crate::domain::account::{
-    Account, AccountUpdate, BusinessProfile, CapabilityStatus, Controller, DashboardType, FeePayer,
-    LossesPayer, Metadata, RequirementCollection,
+    Account, AccountUpdate, BusinessProfile, Controller, DashboardType, FeePayer, LossesPayer,
+    RequirementCollection,
 };
 use crate::domain::account_session::NewAccountSession;
-use crate::domain::catalog::ResolvedComponents;
 use crate::domain::embedded_session::{EmbeddedSession, NewEmbeddedSession};
 use crate::domain::external_account::BankAccount;
 use crate::domain::ids::{AccountId, EmbeddedSessionId, ExternalAccountId, PlatformId};
@@ -36,6 +34,7 @@ use crate::domain::keys::{KeyKind, SecretHash};
 use crate::domain::mode::Mode;
 use crate::domain::platform::{KeyGrant, NewPlatform, Tenant};
 
+use super::columns;
 use super::{
     AccountSessionRecord, AccountUpdateOutcome, BankAccountInsertOutcome, ClaimOutcome, Cursor,
     Page, Save, SessionInsertOutcome, Store, StoreError,
@@ -363,19 +362,9 @@ fn account_from_row(row: &Row<'_>) -> Result<Account, StoreError> {
         stripe_dashboard: enum_column(row, 6, DashboardType::parse)?,
     };
     let metadata_json = text(9)?;
-    let metadata: Metadata =
-        serde_json::from_str(&metadata_json).map_err(|_| corrupt("metadata", &metadata_json))?;
+    let metadata = columns::metadata(&metadata_json)?;
     let capabilities_json = text(12)?;
-    let raw_capabilities: BTreeMap<String, String> = serde_json::from_str(&capabilities_json)
-        .map_err(|_| corrupt("capabilities", &capabilities_json))?;
-    let capabilities = raw_capabilities
-        .into_iter()
-        .map(|(name, status)| {
-            CapabilityStatus::parse(&status)
-                .map(|status| (name, status))
-                .ok_or_else(|| corrupt("capability status", &status))
-        })
-        .collect::<Result<_, _>>()?;
+    let capabilities = columns::capabilities(&capabilities_json)?;
     Ok(Account {
         id: AccountId::parse(&id).ok_or_else(|| corrupt("id", &id))?,
         platform: PlatformId::parse(&text(1)?).ok_or_else(|| corrupt("platform", &id))?,
@@ -391,19 +380,6 @@ fn account_from_row(row: &Row<'_>) -> Result<Account, StoreError> {
         capabilities,
         created: Timestamp::from_secs(row.get(13)?),
     })
-}
-
-fn to_json<T: serde::Serialize>(value: &T) -> Result<String, StoreError> {
-    serde_json::to_string(value).map_err(|e| StoreError::Database(Box::new(e)))
-}
-
-fn capabilities_json(account: &Account) -> Result<String, StoreError> {
-    let plain: BTreeMap<&str, &str> = account
-        .capabilities
-        .iter()
-        .map(|(name, status)| (name.as_str(), status.as_str()))
-        .collect();
-    to_json(&plain)
 }
 
 /// Inserts a platform and its key hashes.
@@ -547,10 +523,10 @@ impl Store for SqliteStore {
                 account.controller.stripe_dashboard.as_str(),
                 account.country,
                 account.email,
-                to_json(&account.metadata)?,
+                columns::to_json(&account.metadata)?,
                 account.business_profile.name,
                 account.business_profile.url,
-                capabilities_json(&account)?,
+                columns::capabilities_json(&account)?,
                 account.created.as_secs(),
             ])?;
             save_completion(conn, save, &account)
@@ -606,7 +582,7 @@ impl Store for SqliteStore {
             .execute(params![
                 updated.id.as_str(),
                 updated.email,
-                to_json(&updated.metadata)?,
+                columns::to_json(&updated.metadata)?,
                 updated.business_profile.name,
                 updated.business_profile.url,
             ])?;
@@ -799,8 +775,8 @@ impl Store for SqliteStore {
                 id,
                 platform: tenant.platform,
                 mode: tenant.mode,
-                account: parse_account_id(&account)?,
-                components: parse_components(&components)?,
+                account: columns::account_id(&account)?,
+                components: columns::components(&components)?,
                 expires_at: Timestamp::from_secs(expires_at),
                 logged_out_at: None,
                 revoked_at: None,
@@ -835,8 +811,8 @@ impl Store for SqliteStore {
                 platform: PlatformId::parse(&platform)
                     .ok_or_else(|| StoreError::Corrupt(format!("platform id {platform:?}")))?,
                 mode: Mode::from_livemode(row.get(2)?),
-                account: parse_account_id(&row.get::<_, String>(3)?)?,
-                components: parse_components(&row.get::<_, Vec<u8>>(4)?)?,
+                account: columns::account_id(&row.get::<_, String>(3)?)?,
+                components: columns::components(&row.get::<_, Vec<u8>>(4)?)?,
                 expires_at: Timestamp::from_secs(row.get(5)?),
                 logged_out_at: row.get::<_, Option<i64>>(6)?.map(Timestamp::from_secs),
                 revoked_at: row.get::<_, Option<i64>>(7)?.map(Timestamp::from_secs),
@@ -1018,7 +994,7 @@ impl Store for SqliteStore {
                 data.push(BankAccount {
                     id: ExternalAccountId::parse(&id)
                         .ok_or_else(|| StoreError::Corrupt(format!("bank account id {id:?}")))?,
-                    account: parse_account_id(&row.get::<_, String>(1)?)?,
+                    account: columns::account_id(&row.get::<_, String>(1)?)?,
                     country: row.get(2)?,
                     currency: row.get(3)?,
                     account_holder_name: row.get(4)?,
@@ -1169,18 +1145,8 @@ fn claim_refusal(
     tenant: &Tenant,
     secret: SecretHash,
 ) -> Result<ClaimOutcome, StoreError> {
-    let Some(record) = select_session_record(conn, tenant, secret)? else {
-        return Ok(ClaimOutcome::NotFound);
-    };
-    // A revoked session says so even if it was claimed or has expired since;
-    // a claimed one says so even once expired: the most useful answer first.
-    Ok(if record.revoked_at.is_some() {
-        ClaimOutcome::Revoked
-    } else if record.claimed_at.is_some() {
-        ClaimOutcome::AlreadyClaimed
-    } else {
-        ClaimOutcome::Expired
-    })
+    Ok(select_session_record(conn, tenant, secret)?
+        .map_or(ClaimOutcome::NotFound, |record| record.refusal()))
 }
 
 /// Applies `update` to one of the tenant's sessions (`?1` its secret hash, `?2`
@@ -1226,22 +1192,13 @@ fn select_session_record(
         return Ok(None);
     };
     Ok(Some(AccountSessionRecord {
-        account: parse_account_id(&row.get::<_, String>(0)?)?,
-        components: parse_components(&row.get::<_, Vec<u8>>(1)?)?,
+        account: columns::account_id(&row.get::<_, String>(0)?)?,
+        components: columns::components(&row.get::<_, Vec<u8>>(1)?)?,
         created: Timestamp::from_secs(row.get(2)?),
         expires_at: Timestamp::from_secs(row.get(3)?),
         claimed_at: row.get::<_, Option<i64>>(4)?.map(Timestamp::from_secs),
         revoked_at: row.get::<_, Option<i64>>(5)?.map(Timestamp::from_secs),
     }))
-}
-
-fn parse_account_id(text: &str) -> Result<AccountId, StoreError> {
-    AccountId::parse(text).ok_or_else(|| StoreError::Corrupt(format!("account id {text:?}")))
-}
-
-fn parse_components(bytes: &[u8]) -> Result<ResolvedComponents, StoreError> {
-    ResolvedComponents::from_bytes(bytes)
-        .ok_or_else(|| StoreError::Corrupt("stored components".to_owned()))
 }
 
 /// Saves an idempotent request's response for the write's result `value`, in
