@@ -15,7 +15,7 @@ use crate::domain::account_session::NewAccountSession;
 use crate::domain::catalog::ResolvedComponents;
 use crate::domain::embedded_session::{EmbeddedSession, NewEmbeddedSession};
 use crate::domain::external_account::BankAccount;
-use crate::domain::ids::{AccountId, EmbeddedSessionId, ExternalAccountId, PlatformId};
+use crate::domain::ids::{AccountId, ExternalAccountId, PlatformId};
 use crate::domain::keys::SecretHash;
 use crate::domain::platform::{KeyGrant, NewPlatform, Tenant};
 use crate::idempotency::{
@@ -237,10 +237,11 @@ pub trait Store: Send + Sync + fmt::Debug {
         key: SecretHash,
     ) -> Result<Option<EmbeddedSession>, StoreError>;
 
-    /// Ends an embedded session (logout); `false` if it had already ended.
+    /// Ends the embedded session of the key with this hash (logout); `false`
+    /// if it had already ended.
     async fn log_out_embedded_session(
         &self,
-        id: &EmbeddedSessionId,
+        key: SecretHash,
         at: Timestamp,
     ) -> Result<bool, StoreError>;
 

@@ -994,15 +994,15 @@ impl Store for PostgresStore {
 
     async fn log_out_embedded_session(
         &self,
-        id: &EmbeddedSessionId,
+        key: SecretHash,
         at: Timestamp,
     ) -> Result<bool, StoreError> {
         self.call(async |conn| {
             let changed = query(
                 "update embedded_sessions set logged_out_at = $2
-                 where id = $1 and logged_out_at is null",
+                 where key_hash = $1 and logged_out_at is null",
             )
-            .bind(id.as_str())
+            .bind(key.as_bytes().as_slice())
             .bind(at.as_secs())
             .execute(&mut *conn)
             .await?

@@ -59,6 +59,10 @@ fn migrations() -> Migrations<'static> {
             "../../migrations/sqlite/0002_browser_side.sql"
         )),
         M::up(include_str!("../../migrations/sqlite/0003_idempotency.sql")),
+        M::up(include_str!(
+            "../../migrations/sqlite/0004_sequential_sessions.sql"
+        ))
+        .foreign_key_check(),
     ])
 }
 
@@ -205,7 +209,8 @@ impl SqliteStore {
     }
 }
 
-/// Opens the writing connection: WAL, every commit synced, migrations applied.
+/// Opens the writing connection: WAL, every commit synced, migrations applied,
+/// also when several processes open one new file at once.
 fn open_writer(path: &Path) -> Result<Connection, StoreError> {
     let mut conn = Connection::open_with_flags(
         path,
@@ -219,38 +224,48 @@ fn open_writer(path: &Path) -> Result<Connection, StoreError> {
     // synchronous=FULL syncs the WAL on every commit: a 200 survives power loss.
     // The writer touches index pages all over the file (secret hashes are
     // random), so it gets a larger page cache than SQLite's 2 MiB default.
-    conn.execute_batch(
-        "pragma journal_mode = wal;
-         pragma synchronous = full;
-         pragma foreign_keys = on;
-         pragma cache_size = -16384;",
-    )
+    // Switching a new file to WAL does not wait for another process's lock
+    // (the busy handler is not consulted), so processes opening one new file
+    // at once retry it.
+    retry_while_contended(|| {
+        conn.execute_batch(
+            "pragma journal_mode = wal;
+             pragma synchronous = full;
+             pragma cache_size = -16384;
+             pragma foreign_keys = off;",
+        )
+    })
     .map_err(database)?;
-    apply_migrations(&mut conn)?;
+    // Foreign keys go on only after migrating (the bundled SQLite turns them on
+    // by default): a migration that rebuilds a table (SQLite's 12-step
+    // procedure) needs them off, and checks them itself.
+    conn.set_transaction_behavior(rusqlite::TransactionBehavior::Immediate);
+    // rusqlite_migration reads the schema version before it opens its (here
+    // IMMEDIATE) transaction, so two processes may both try migration 1; the
+    // one that loses fails on "table already exists", and on a retry reads the
+    // winner's version and finds nothing left to do.
+    retry_while_contended(|| migrations().to_latest(&mut conn))
+        .map_err(|error| StoreError::Database(Box::new(error)))?;
+    conn.set_transaction_behavior(rusqlite::TransactionBehavior::Deferred);
+    conn.execute_batch("pragma foreign_keys = on;")
+        .map_err(database)?;
     Ok(conn)
 }
 
-/// Brings the schema up to date, also when several processes open one new
-/// file at once. rusqlite_migration reads the schema version before it opens
-/// its (here IMMEDIATE) transaction, so two processes may both try migration 1;
-/// the one that loses fails on "table already exists", and on a retry reads
-/// the winner's version and finds nothing left to do.
-fn apply_migrations(conn: &mut Connection) -> Result<(), StoreError> {
-    const ATTEMPTS: u32 = 5;
-    conn.set_transaction_behavior(rusqlite::TransactionBehavior::Immediate);
-    let mut attempt = 1;
+/// Runs `attempt` until it succeeds, a few times with a growing pause: for the
+/// steps where several processes opening one new database collide.
+fn retry_while_contended<T, E>(mut attempt: impl FnMut() -> Result<T, E>) -> Result<T, E> {
+    const ATTEMPTS: u64 = 8;
+    let mut tried = 1;
     loop {
-        match migrations().to_latest(conn) {
-            Ok(()) => break,
-            Err(_) if attempt < ATTEMPTS => {
-                attempt += 1;
-                std::thread::sleep(std::time::Duration::from_millis(20 * u64::from(attempt)));
+        match attempt() {
+            Err(_) if tried < ATTEMPTS => {
+                tried += 1;
+                std::thread::sleep(std::time::Duration::from_millis(20 * tried));
             }
-            Err(error) => return Err(StoreError::Database(Box::new(error))),
+            result => return result,
         }
     }
-    conn.set_transaction_behavior(rusqlite::TransactionBehavior::Deferred);
-    Ok(())
 }
 
 /// Opens a read-only connection.
@@ -823,14 +838,13 @@ impl Store for SqliteStore {
 
     async fn log_out_embedded_session(
         &self,
-        id: &EmbeddedSessionId,
+        key: SecretHash,
         at: Timestamp,
     ) -> Result<bool, StoreError> {
-        let id = id.clone();
         self.write(move |conn| {
             let changed = conn
-                .prepare_cached("update embedded_sessions set logged_out_at = ?2 where id = ?1 and logged_out_at is null")?
-                .execute(params![id.as_str(), at.as_secs()])?;
+                .prepare_cached("update embedded_sessions set logged_out_at = ?2 where key_hash = ?1 and logged_out_at is null")?
+                .execute(params![key.as_bytes().as_slice(), at.as_secs()])?;
             Ok(changed == 1)
         })
         .await
@@ -889,8 +903,8 @@ impl Store for SqliteStore {
             // Embedded sessions go with their account session (on delete cascade).
             let deleted = conn
                 .prepare_cached(
-                    "delete from account_sessions where secret_hash in (
-                         select secret_hash from account_sessions where expires_at < ?1 limit ?2
+                    "delete from account_sessions where seq in (
+                         select seq from account_sessions where expires_at < ?1 limit ?2
                      )",
                 )?
                 .execute(params![expired_before.as_secs(), batch])?;
@@ -1256,6 +1270,105 @@ mod tests {
         let version: i64 = conn
             .query_row("pragma user_version", [], |row| row.get(0))
             .unwrap();
-        assert_eq!(version, 3);
+        assert_eq!(version, 4);
+    }
+
+    /// Migration 4 rebuilds `account_sessions`; a database made by the first
+    /// three keeps every session, claim and embedded session, and the foreign
+    /// key from embedded sessions still points at (and cascades from) the new table.
+    #[test]
+    fn rebuilding_the_sessions_table_keeps_every_row_and_the_cascade() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("v3.db");
+        {
+            let mut conn = Connection::open(&path).unwrap();
+            let first_three = migrations_before_4();
+            first_three.to_latest(&mut conn).unwrap();
+            conn.execute_batch(
+                "pragma foreign_keys = on;
+                 insert into platforms values ('plat_1', 'p', 1);
+                 insert into accounts (id, platform_id, livemode, fees_payer, losses_payments,
+                     requirement_collection, stripe_dashboard, country, metadata, capabilities, created)
+                 values ('acct_1', 'plat_1', 0, 'application', 'application', 'application', 'none',
+                     'US', '{}', '{}', 1);
+                 insert into account_sessions (secret_hash, platform_id, livemode, account_id,
+                     components, created, expires_at, claimed_at, revoked_at)
+                 values (x'02', 'plat_1', 0, 'acct_1', x'0a0b', 20, 1820, 25, null),
+                        (x'01', 'plat_1', 0, 'acct_1', x'0c', 10, 1810, null, 30);
+                 insert into embedded_sessions (id, key_hash, account_session_hash, created)
+                 values ('ems_1', x'ee', x'02', 25);",
+            )
+            .unwrap();
+        }
+        SqliteStore::migrate(&path).unwrap();
+        let conn = Connection::open(&path).unwrap();
+        conn.execute_batch("pragma foreign_keys = on").unwrap();
+        let rows: Vec<StoredSession> = conn
+            .prepare(
+                "select secret_hash, components, created, expires_at, claimed_at, revoked_at
+                 from account_sessions order by seq",
+            )
+            .unwrap()
+            .query_map([], |row| {
+                Ok((
+                    row.get(0)?,
+                    row.get(1)?,
+                    row.get(2)?,
+                    row.get(3)?,
+                    row.get(4)?,
+                    row.get(5)?,
+                ))
+            })
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(
+            rows,
+            vec![
+                (vec![1], vec![0x0c], 10, 1810, None, Some(30)),
+                (vec![2], vec![0x0a, 0x0b], 20, 1820, Some(25), None),
+            ]
+        );
+        let parent: String = conn
+            .query_row(
+                "select \"table\" from pragma_foreign_key_list('embedded_sessions')",
+                [],
+                |row| row.get(0),
+            )
+            .unwrap();
+        assert_eq!(parent, "account_sessions");
+        let embedded: (String, Vec<u8>, i64) = conn
+            .query_row(
+                "select id, account_session_hash, created from embedded_sessions where key_hash = x'ee'",
+                [],
+                |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
+            )
+            .unwrap();
+        assert_eq!(embedded, ("ems_1".to_owned(), vec![2], 25));
+        conn.execute("delete from account_sessions where secret_hash = x'02'", [])
+            .unwrap();
+        let embedded: i64 = conn
+            .query_row("select count(*) from embedded_sessions", [], |row| {
+                row.get(0)
+            })
+            .unwrap();
+        assert_eq!(
+            embedded, 0,
+            "deleting a session deletes its embedded session"
+        );
+    }
+
+    /// secret_hash, components, created, expires_at, claimed_at, revoked_at.
+    type StoredSession = (Vec<u8>, Vec<u8>, i64, i64, Option<i64>, Option<i64>);
+
+    /// The migrations as they were before migration 4.
+    fn migrations_before_4() -> Migrations<'static> {
+        Migrations::new(vec![
+            M::up(include_str!("../../migrations/sqlite/0001_initial.sql")),
+            M::up(include_str!(
+                "../../migrations/sqlite/0002_browser_side.sql"
+            )),
+            M::up(include_str!("../../migrations/sqlite/0003_idempotency.sql")),
+        ])
     }
 }

@@ -140,7 +140,7 @@ async fn log_out(
 ) -> Result<Json<DeletedResponse<EmbeddedSessionId>>, ApiError> {
     state
         .store
-        .log_out_embedded_session(&auth.session.id, state.clock.now())
+        .log_out_embedded_session(auth.key.hash(), state.clock.now())
         .await?;
     tracing::info!(embedded_session = %auth.session.id, "logged out");
     Ok(Json(DeletedResponse::new(
