@@ -62,11 +62,16 @@ async fn identify(state: &AppState, key: &PresentedKey) -> Result<Identity, ApiE
     };
     match key.classify() {
         Some((KeyKind::Secret | KeyKind::Publishable, _)) => {
-            let grant = state
-                .store
-                .find_key(key.hash())
-                .await?
-                .ok_or_else(invalid)?;
+            let hash = key.hash();
+            // Platform keys are never edited or removed: a grant once found serves.
+            let grant = match state.caches.key(&hash) {
+                Some(grant) => grant,
+                None => {
+                    let grant = state.store.find_key(hash).await?.ok_or_else(invalid)?;
+                    state.caches.remember_key(hash, grant.clone());
+                    grant
+                }
+            };
             check_rate(state, &grant.platform, grant.mode)?;
             Ok(Identity::Platform(grant))
         }
