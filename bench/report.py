@@ -187,19 +187,16 @@ def render(results: dict) -> str:
                             f"{fmt(empty.get('other_cpu_share', 0) * 100, '.0f')}% and "
                             f"{fmt(loaded.get('other_cpu_share', 0) * 100, '.0f')}% of the CPU "
                             f"during the two runs)")
-        for label, key in (("new database", "startup_fresh_ms"),
-                           ("existing database", "startup_existing_ms")):
-            s = data.get(key)
+        startups = [("new database", data.get("startup_fresh_ms")),
+                    ("existing database", data.get("startup_existing_ms"))]
+        if mil:
+            startups.append((f"with the {mil.get('sessions_stored') or 0:,} sessions stored",
+                             mil.get("startup_filled_ms")))
+        for label, s in startups:
             if s:
                 out.append(f"  start to first served request, {label}: median "
                            f"{s['median_ms']:.1f} ms (min {s['min_ms']:.1f}, max "
                            f"{s['max_ms']:.1f}, {len(s['runs_ms'])} runs)")
-        s = (mil or {}).get("startup_filled_ms")
-        if s:
-            out.append(f"  start to first served request, with the "
-                       f"{mil.get('sessions_stored') or 0:,} sessions stored: median "
-                       f"{s['median_ms']:.1f} ms (min {s['min_ms']:.1f}, max {s['max_ms']:.1f}, "
-                       f"{len(s['runs_ms'])} runs)")
 
     out.append("")
     out.extend(targets(results))

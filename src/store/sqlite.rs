@@ -53,7 +53,12 @@ const BUSY_TIMEOUT_MS: u32 = 5_000;
 
 /// The migrations, embedded in the binary and applied in order.
 fn migrations() -> Migrations<'static> {
-    Migrations::new(vec![
+    Migrations::new(migration_steps())
+}
+
+/// Each migration, in order (tests replay a prefix to build older databases).
+fn migration_steps() -> Vec<M<'static>> {
+    vec![
         M::up(include_str!("../../migrations/sqlite/0001_initial.sql")),
         M::up(include_str!(
             "../../migrations/sqlite/0002_browser_side.sql"
@@ -63,7 +68,7 @@ fn migrations() -> Migrations<'static> {
             "../../migrations/sqlite/0004_sequential_sessions.sql"
         ))
         .foreign_key_check(),
-    ])
+    ]
 }
 
 /// The SQLite store.
@@ -1363,12 +1368,6 @@ mod tests {
 
     /// The migrations as they were before migration 4.
     fn migrations_before_4() -> Migrations<'static> {
-        Migrations::new(vec![
-            M::up(include_str!("../../migrations/sqlite/0001_initial.sql")),
-            M::up(include_str!(
-                "../../migrations/sqlite/0002_browser_side.sql"
-            )),
-            M::up(include_str!("../../migrations/sqlite/0003_idempotency.sql")),
-        ])
+        Migrations::new(migration_steps().into_iter().take(3).collect())
     }
 }
