@@ -73,6 +73,50 @@ pub struct NewAccountSession {
     pub expires_at: Timestamp,
 }
 
+/// An account session as its platform sees it after creation: never its secret.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccountSessionRecord {
+    /// The connected account.
+    pub account: AccountId,
+    /// As resolved at creation.
+    pub components: ResolvedComponents,
+    /// Creation time.
+    pub created: Timestamp,
+    /// Expiry (moved to now by the test helper).
+    pub expires_at: Timestamp,
+    /// When its secret was claimed, if it was.
+    pub claimed_at: Option<Timestamp>,
+    /// When the platform revoked it, if it did.
+    pub revoked_at: Option<Timestamp>,
+}
+
+/// Why a client secret cannot be claimed (any more).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClaimRefusal {
+    /// It was claimed before (and may have expired since).
+    AlreadyClaimed,
+    /// It passed its `expires_at` unclaimed.
+    Expired,
+    /// The platform revoked it.
+    Revoked,
+}
+
+impl AccountSessionRecord {
+    /// Why a claim of this session fails, once the claim's conditional update
+    /// found it unclaimable. A revoked session says so even if it was claimed or
+    /// has expired since; a claimed one says so even once expired: the most
+    /// useful answer first.
+    pub fn refusal(&self) -> ClaimRefusal {
+        if self.revoked_at.is_some() {
+            ClaimRefusal::Revoked
+        } else if self.claimed_at.is_some() {
+            ClaimRefusal::AlreadyClaimed
+        } else {
+            ClaimRefusal::Expired
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -253,16 +253,7 @@ pub enum ApiError {
     },
 }
 
-/// Why a claim of a client secret was refused.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ClaimRefusal {
-    /// Claimed before: secrets are single-use.
-    AlreadyClaimed,
-    /// Past the session's `expires_at`.
-    Expired,
-    /// Revoked by the platform.
-    Revoked,
-}
+pub use crate::domain::account_session::ClaimRefusal;
 
 /// Codes this server defines beyond Stripe's; their errors carry no `doc_url`,
 /// since Stripe's documentation has no page for them.

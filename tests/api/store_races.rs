@@ -4,7 +4,7 @@
 
 use connect_sessions::clock::{Clock, SystemClock};
 use connect_sessions::domain::account::{AccountType, Controller, NewAccount};
-use connect_sessions::domain::account_session::{ClientSecret, NewAccountSession};
+use connect_sessions::domain::account_session::{ClaimRefusal, ClientSecret, NewAccountSession};
 use connect_sessions::domain::catalog::{ComponentsRequest, ResolvedComponents};
 use connect_sessions::domain::embedded_session::NewEmbeddedSession;
 use connect_sessions::domain::mode::Mode;
@@ -77,7 +77,7 @@ async fn sessions_created_while_their_account_is_deleted_are_all_revoked_or_refu
                 .await
                 .unwrap();
             assert!(
-                matches!(claimed, ClaimOutcome::Revoked),
+                matches!(claimed, ClaimOutcome::Refused(ClaimRefusal::Revoked)),
                 "a session outlived its deleted account"
             );
         }

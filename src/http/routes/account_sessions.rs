@@ -7,17 +7,18 @@ use axum::{Json, Router};
 use serde::Serialize;
 
 use crate::app::AppState;
+use crate::domain::account_session::AccountSessionRecord;
 use crate::domain::account_session::{ClientSecret, NewAccountSession};
 use crate::domain::catalog::{
     self, ComponentRequest, ComponentsRequest, Feature, ResolvedComponents,
 };
 use crate::domain::embedded_session::{EmbeddedSession, NewEmbeddedSession};
 use crate::domain::ids::AccountId;
-use crate::http::error::{ApiError, ClaimRefusal};
+use crate::http::error::ApiError;
 use crate::http::extract::{FromParams, PublishableKeyAuth, SecretKeyAuth, StripeForm};
 use crate::http::form::Params;
 use crate::idempotency::KeyRealm;
-use crate::store::{AccountSessionRecord, ClaimOutcome, SessionInsertOutcome};
+use crate::store::{ClaimOutcome, SessionInsertOutcome};
 
 use super::embedded::EmbeddedSessionResponse;
 use super::read_expand;
@@ -236,9 +237,7 @@ async fn claim_account_session(
                     Ok(Json(EmbeddedSessionResponse::new(session, Some(key))).into_response())
                 }
                 ClaimOutcome::NotFound => Err(ApiError::UnknownClientSecret),
-                ClaimOutcome::AlreadyClaimed => Err(ApiError::ClaimRefused(ClaimRefusal::AlreadyClaimed)),
-                ClaimOutcome::Expired => Err(ApiError::ClaimRefused(ClaimRefusal::Expired)),
-                ClaimOutcome::Revoked => Err(ApiError::ClaimRefused(ClaimRefusal::Revoked)),
+                ClaimOutcome::Refused(refusal) => Err(ApiError::ClaimRefused(refusal)),
             }
         })
         .await

@@ -1,0 +1,150 @@
+//! Idempotency keys: what the store promises ([`IdempotencyStore`]), the
+//! statements each database provides ([`IdempotencyRows`]), and the one place
+//! a request's response is saved with its write ([`save_completion`]).
+
+use std::future::Future;
+
+use async_trait::async_trait;
+
+use crate::clock::Timestamp;
+use crate::idempotency::{
+    Attempt, BeginOutcome, CompletedAttempt, IdempotencyScope, LeaseToken, SavedResponse,
+};
+
+use super::engine::{Backend, SqlStore, Tx};
+use super::{Save, StoreError};
+
+/// Idempotency keys.
+#[async_trait]
+pub trait IdempotencyStore {
+    /// Begins an idempotent request: claims the key in flight under
+    /// `attempt.token` unless it has a result or a live lease. A key created
+    /// before `attempt.retention_cutoff`, or in flight past its lease, is taken
+    /// over as new.
+    async fn begin_idempotent(
+        &self,
+        scope: &IdempotencyScope,
+        attempt: &Attempt,
+    ) -> Result<BeginOutcome, StoreError>;
+
+    /// Saves the response of an idempotent request whose outcome wrote nothing
+    /// (errors, no-ops). Does nothing unless the key is still in flight under
+    /// `token`, so saving twice, or after the write saved it, is harmless.
+    async fn complete_idempotent(
+        &self,
+        scope: &IdempotencyScope,
+        token: LeaseToken,
+        response: &SavedResponse,
+    ) -> Result<(), StoreError>;
+
+    /// Deletes up to `batch` idempotency keys created before `created_before`;
+    /// returns how many it deleted.
+    async fn prune_idempotency_keys(
+        &self,
+        created_before: Timestamp,
+        batch: u32,
+    ) -> Result<u64, StoreError>;
+}
+
+/// The idempotency-key statements a database provides.
+pub trait IdempotencyRows {
+    /// Takes the key for `attempt` if it is new, past retention, or in flight
+    /// past its lease (its process died: nothing it wrote was committed),
+    /// locking its row either way; `true` if it was taken.
+    fn take_key(
+        &mut self,
+        scope: &IdempotencyScope,
+        attempt: &Attempt,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// The key's state: `Some(None)` while in flight, `Some(Some(…))` once done.
+    fn select_key_state(
+        &mut self,
+        scope: &IdempotencyScope,
+    ) -> impl Future<Output = Result<Option<Option<CompletedAttempt>>, StoreError>> + Send;
+
+    /// Saves a response on a key still in flight under `token`.
+    fn save_response(
+        &mut self,
+        scope: &IdempotencyScope,
+        token: LeaseToken,
+        response: &SavedResponse,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Deletes up to `batch` keys created before `created_before`, skipping
+    /// rows another process is deleting; how many it deleted.
+    fn delete_old_keys(
+        &mut self,
+        created_before: Timestamp,
+        batch: u32,
+    ) -> impl Future<Output = Result<u64, StoreError>> + Send;
+}
+
+/// Saves an idempotent request's response for the write's result `value`, in
+/// the write's own transaction: a committed write always has its response.
+pub async fn save_completion<T, C: Tx + Send>(
+    tx: &mut C,
+    save: Save<T>,
+    value: &T,
+) -> Result<(), StoreError> {
+    let Some(completion) = save else {
+        return Ok(());
+    };
+    let (scope, token, response) = completion.render(value);
+    tx.save_response(&scope, token, &response).await
+}
+
+#[async_trait]
+impl<B: Backend> IdempotencyStore for SqlStore<B> {
+    async fn begin_idempotent(
+        &self,
+        scope: &IdempotencyScope,
+        attempt: &Attempt,
+    ) -> Result<BeginOutcome, StoreError> {
+        let (scope, attempt) = (scope.clone(), attempt.clone());
+        self.backend
+            .transaction(move |tx| {
+                Box::pin(async move {
+                    if tx.take_key(&scope, &attempt).await? {
+                        return Ok(BeginOutcome::Proceed);
+                    }
+                    // The row is locked by `take_key`: this reads the state that
+                    // refused us.
+                    match tx.select_key_state(&scope).await? {
+                        Some(Some(done)) => Ok(BeginOutcome::Completed(done)),
+                        Some(None) => Ok(BeginOutcome::InFlight),
+                        None => Err(StoreError::Corrupt(
+                            "an idempotency key refused to be taken and then vanished".to_owned(),
+                        )),
+                    }
+                })
+            })
+            .await
+    }
+
+    async fn complete_idempotent(
+        &self,
+        scope: &IdempotencyScope,
+        token: LeaseToken,
+        response: &SavedResponse,
+    ) -> Result<(), StoreError> {
+        let (scope, response) = (scope.clone(), response.clone());
+        self.backend
+            .statement(move |tx| {
+                Box::pin(async move { tx.save_response(&scope, token, &response).await })
+            })
+            .await
+    }
+
+    async fn prune_idempotency_keys(
+        &self,
+        created_before: Timestamp,
+        batch: u32,
+    ) -> Result<u64, StoreError> {
+        self.backend
+            .statement(move |tx| {
+                Box::pin(async move { tx.delete_old_keys(created_before, batch).await })
+            })
+            .await
+    }
+}

@@ -1,0 +1,291 @@
+//! How stored rows become domain values, once for both databases: each
+//! backend reads its driver's row through [`RowReader`], and one decoder per
+//! aggregate turns the columns into the domain type, checking every value on
+//! the way out. Also how values are written: JSON text for maps, the compact
+//! bit layout for components.
+
+use std::collections::BTreeMap;
+
+use crate::clock::Timestamp;
+use crate::domain::account::{
+    Account, BusinessProfile, CapabilityStatus, Controller, DashboardType, FeePayer, LossesPayer,
+    Metadata, RequirementCollection,
+};
+use crate::domain::account_session::AccountSessionRecord;
+use crate::domain::catalog::ResolvedComponents;
+use crate::domain::embedded_session::EmbeddedSession;
+use crate::domain::external_account::BankAccount;
+use crate::domain::ids::{AccountId, EmbeddedSessionId, ExternalAccountId, PlatformId};
+use crate::domain::keys::KeyKind;
+use crate::domain::mode::Mode;
+use crate::domain::platform::KeyGrant;
+use crate::idempotency::{CompletedAttempt, Fingerprint, SavedResponse};
+
+use super::StoreError;
+
+/// One row of a result, read column by column (by position in the select).
+/// Implemented for each driver's row type; a value of the wrong type is
+/// [`StoreError::Corrupt`].
+pub trait RowReader {
+    /// A non-null text column.
+    fn text(&self, index: usize) -> Result<String, StoreError>;
+    /// A nullable text column.
+    fn optional_text(&self, index: usize) -> Result<Option<String>, StoreError>;
+    /// A non-null integer column.
+    fn integer(&self, index: usize) -> Result<i64, StoreError>;
+    /// A nullable integer column.
+    fn optional_integer(&self, index: usize) -> Result<Option<i64>, StoreError>;
+    /// A non-null boolean column.
+    fn boolean(&self, index: usize) -> Result<bool, StoreError>;
+    /// A non-null binary column.
+    fn bytes(&self, index: usize) -> Result<Vec<u8>, StoreError>;
+    /// A nullable binary column.
+    fn optional_bytes(&self, index: usize) -> Result<Option<Vec<u8>>, StoreError>;
+
+    /// A non-null time column (Unix seconds).
+    fn time(&self, index: usize) -> Result<Timestamp, StoreError> {
+        self.integer(index).map(Timestamp::from_secs)
+    }
+
+    /// A nullable time column (Unix seconds).
+    fn optional_time(&self, index: usize) -> Result<Option<Timestamp>, StoreError> {
+        Ok(self.optional_integer(index)?.map(Timestamp::from_secs))
+    }
+
+    /// A text column holding one of an enum's wire spellings.
+    fn spelling<T>(&self, index: usize, parse: fn(&str) -> Option<T>) -> Result<T, StoreError> {
+        let value = self.text(index)?;
+        parse(&value).ok_or_else(|| corrupt(&format!("column {index}"), &value))
+    }
+
+    /// A text column holding an id that `parse` checks.
+    fn id<T>(
+        &self,
+        index: usize,
+        what: &str,
+        parse: fn(&str) -> Option<T>,
+    ) -> Result<T, StoreError> {
+        let value = self.text(index)?;
+        parse(&value).ok_or_else(|| corrupt(what, &value))
+    }
+}
+
+/// A stored value that cannot be what this server writes.
+pub fn corrupt(what: &str, value: &str) -> StoreError {
+    StoreError::Corrupt(format!("{what}: {value:?}"))
+}
+
+/// A value as JSON text.
+pub fn to_json<T: serde::Serialize>(value: &T) -> Result<String, StoreError> {
+    serde_json::to_string(value).map_err(|error| StoreError::Database(Box::new(error)))
+}
+
+/// An account's capabilities as JSON text: `{"card_payments": "inactive", …}`.
+pub fn capabilities_json(account: &Account) -> Result<String, StoreError> {
+    let plain: BTreeMap<&str, &str> = account
+        .capabilities
+        .iter()
+        .map(|(name, status)| (name.as_str(), status.as_str()))
+        .collect();
+    to_json(&plain)
+}
+
+fn metadata(json: &str) -> Result<Metadata, StoreError> {
+    serde_json::from_str(json).map_err(|_| corrupt("account metadata", json))
+}
+
+fn capabilities(json: &str) -> Result<BTreeMap<String, CapabilityStatus>, StoreError> {
+    let raw: BTreeMap<String, String> =
+        serde_json::from_str(json).map_err(|_| corrupt("account capabilities", json))?;
+    raw.into_iter()
+        .map(|(name, status)| {
+            CapabilityStatus::parse(&status)
+                .map(|status| (name, status))
+                .ok_or_else(|| corrupt("capability status", &status))
+        })
+        .collect()
+}
+
+fn components(bytes: &[u8]) -> Result<ResolvedComponents, StoreError> {
+    ResolvedComponents::from_bytes(bytes)
+        .ok_or_else(|| StoreError::Corrupt("stored components".to_owned()))
+}
+
+/// The columns [`key_grant`] reads, in order.
+macro_rules! key_grant_columns {
+    () => {
+        "platform_id, kind, livemode"
+    };
+}
+pub(crate) use key_grant_columns;
+
+/// Decodes a row selected with `key_grant_columns!`.
+pub fn key_grant(row: &impl RowReader) -> Result<KeyGrant, StoreError> {
+    Ok(KeyGrant {
+        platform: row.id(0, "api key platform", PlatformId::parse)?,
+        kind: row.spelling(1, KeyKind::from_stored)?,
+        mode: Mode::from_livemode(row.boolean(2)?),
+    })
+}
+
+/// The columns [`account`] reads, in order.
+macro_rules! account_columns {
+    () => {
+        "id, platform_id, livemode, fees_payer, losses_payments, \
+     requirement_collection, stripe_dashboard, country, email, metadata, \
+     business_profile_name, business_profile_url, capabilities, created"
+    };
+}
+pub(crate) use account_columns;
+
+/// Decodes a row selected with `account_columns!`.
+pub fn account(row: &impl RowReader) -> Result<Account, StoreError> {
+    Ok(Account {
+        id: row.id(0, "account id", AccountId::parse)?,
+        platform: row.id(1, "account platform", PlatformId::parse)?,
+        mode: Mode::from_livemode(row.boolean(2)?),
+        controller: Controller {
+            fees_payer: row.spelling(3, FeePayer::parse)?,
+            losses_payments: row.spelling(4, LossesPayer::parse)?,
+            requirement_collection: row.spelling(5, RequirementCollection::parse)?,
+            stripe_dashboard: row.spelling(6, DashboardType::parse)?,
+        },
+        country: row.text(7)?,
+        email: row.optional_text(8)?,
+        metadata: metadata(&row.text(9)?)?,
+        business_profile: BusinessProfile {
+            name: row.optional_text(10)?,
+            url: row.optional_text(11)?,
+        },
+        capabilities: capabilities(&row.text(12)?)?,
+        created: row.time(13)?,
+    })
+}
+
+/// The columns [`session_record`] reads, in order.
+macro_rules! session_record_columns {
+    () => {
+        "account_id, components, created, expires_at, claimed_at, revoked_at"
+    };
+}
+pub(crate) use session_record_columns;
+
+/// Decodes a row selected (or returned) with `session_record_columns!`.
+pub fn session_record(row: &impl RowReader) -> Result<AccountSessionRecord, StoreError> {
+    Ok(AccountSessionRecord {
+        account: row.id(0, "session account", AccountId::parse)?,
+        components: components(&row.bytes(1)?)?,
+        created: row.time(2)?,
+        expires_at: row.time(3)?,
+        claimed_at: row.optional_time(4)?,
+        revoked_at: row.optional_time(5)?,
+    })
+}
+
+/// The columns a won claim returns: account, components and expiry.
+macro_rules! claimed_columns {
+    () => {
+        "account_id, components, expires_at"
+    };
+}
+pub(crate) use claimed_columns;
+
+/// What a claim learns of the session it won, read with `claimed_columns!`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClaimedSession {
+    /// The connected account.
+    pub account: AccountId,
+    /// As resolved at creation.
+    pub components: ResolvedComponents,
+    /// The session's expiry.
+    pub expires_at: Timestamp,
+}
+
+/// Decodes a row returned with `claimed_columns!`.
+pub fn claimed_session(row: &impl RowReader) -> Result<ClaimedSession, StoreError> {
+    Ok(ClaimedSession {
+        account: row.id(0, "session account", AccountId::parse)?,
+        components: components(&row.bytes(1)?)?,
+        expires_at: row.time(2)?,
+    })
+}
+
+/// The columns [`embedded_session`] reads, in order, from `embedded_sessions e`
+/// joined with its `account_sessions s`.
+macro_rules! embedded_session_columns {
+    () => {
+        "e.id, s.platform_id, s.livemode, s.account_id, \
+     s.components, s.expires_at, e.logged_out_at, s.revoked_at"
+    };
+}
+pub(crate) use embedded_session_columns;
+
+/// Decodes a row selected with `embedded_session_columns!`.
+pub fn embedded_session(row: &impl RowReader) -> Result<EmbeddedSession, StoreError> {
+    Ok(EmbeddedSession {
+        id: row.id(0, "embedded session id", EmbeddedSessionId::parse)?,
+        platform: row.id(1, "embedded session platform", PlatformId::parse)?,
+        mode: Mode::from_livemode(row.boolean(2)?),
+        account: row.id(3, "embedded session account", AccountId::parse)?,
+        components: components(&row.bytes(4)?)?,
+        expires_at: row.time(5)?,
+        logged_out_at: row.optional_time(6)?,
+        revoked_at: row.optional_time(7)?,
+    })
+}
+
+/// The columns [`bank_account`] reads, in order.
+macro_rules! bank_account_columns {
+    () => {
+        "id, account_id, country, currency, \
+     account_holder_name, routing_number, last4, fingerprint, created"
+    };
+}
+pub(crate) use bank_account_columns;
+
+/// Decodes a row selected with `bank_account_columns!`.
+pub fn bank_account(row: &impl RowReader) -> Result<BankAccount, StoreError> {
+    Ok(BankAccount {
+        id: row.id(0, "bank account id", ExternalAccountId::parse)?,
+        account: row.id(1, "bank account account", AccountId::parse)?,
+        country: row.text(2)?,
+        currency: row.text(3)?,
+        account_holder_name: row.optional_text(4)?,
+        routing_number: row.optional_text(5)?,
+        last4: row.text(6)?,
+        fingerprint: row.text(7)?,
+        created: row.time(8)?,
+    })
+}
+
+/// The columns [`idempotency_key`] reads, in order.
+macro_rules! idempotency_key_columns {
+    () => {
+        "path, fingerprint, original_request_id, status, body"
+    };
+}
+pub(crate) use idempotency_key_columns;
+
+/// A key's state as read back: completed (with its saved response), or
+/// still in flight (`None`).
+pub fn idempotency_key(row: &impl RowReader) -> Result<Option<CompletedAttempt>, StoreError> {
+    let (Some(status), Some(sealed_body)) = (row.optional_integer(3)?, row.optional_bytes(4)?)
+    else {
+        return Ok(None);
+    };
+    let status =
+        u16::try_from(status).map_err(|_| corrupt("idempotency status", &status.to_string()))?;
+    let fingerprint: [u8; 32] = row
+        .bytes(1)?
+        .try_into()
+        .map_err(|_| StoreError::Corrupt("idempotency fingerprint".to_owned()))?;
+    Ok(Some(CompletedAttempt {
+        path: row.text(0)?,
+        fingerprint: Fingerprint(fingerprint),
+        original_request_id: row.text(2)?,
+        response: SavedResponse {
+            status,
+            sealed_body,
+        },
+    }))
+}

@@ -1,0 +1,324 @@
+//! Account sessions and the embedded sessions their claims create: what the
+//! store promises ([`SessionStore`]), the statements each database provides
+//! ([`SessionRows`]), and the rules (claim once, revoke, expire, prune),
+//! written once.
+
+use std::future::Future;
+
+use async_trait::async_trait;
+
+use crate::clock::Timestamp;
+use crate::domain::account_session::{AccountSessionRecord, ClaimRefusal, NewAccountSession};
+use crate::domain::embedded_session::{EmbeddedSession, NewEmbeddedSession};
+use crate::domain::keys::SecretHash;
+use crate::domain::platform::Tenant;
+
+use super::accounts::AccountRows;
+use super::engine::{Backend, Lock, SqlStore};
+use super::idempotency_keys::save_completion;
+use super::rows::ClaimedSession;
+use super::{Save, StoreError};
+
+/// The result of storing an account session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SessionInsertOutcome {
+    /// Stored.
+    Created,
+    /// The account no longer exists for this tenant (deleted meanwhile); nothing stored.
+    AccountMissing,
+}
+
+/// The result of claiming a client secret.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ClaimOutcome {
+    /// This claim won: the embedded session now exists.
+    Claimed(EmbeddedSession),
+    /// No session with this secret for this platform and mode.
+    NotFound,
+    /// The session exists but cannot be claimed, for this reason.
+    Refused(ClaimRefusal),
+}
+
+/// How a platform changes one of its sessions, by the session's secret.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SessionChange {
+    /// Revoke it (a second revocation keeps the first time).
+    Revoke,
+    /// Move its expiry to the given time, if that is earlier.
+    Expire,
+}
+
+/// Account sessions and embedded sessions.
+#[async_trait]
+pub trait SessionStore {
+    /// Stores a new account session for one of the tenant's accounts.
+    async fn insert_account_session(
+        &self,
+        tenant: &Tenant,
+        session: &NewAccountSession,
+        save: Save<()>,
+    ) -> Result<SessionInsertOutcome, StoreError>;
+
+    /// Claims a client secret, atomically: of any number of concurrent claims of
+    /// one secret, across processes, exactly one gets `Claimed`. The claim's
+    /// `created` time is "now" for the expiry check.
+    async fn claim_account_session(
+        &self,
+        tenant: &Tenant,
+        secret: SecretHash,
+        claim: &NewEmbeddedSession,
+        save: Save<EmbeddedSession>,
+    ) -> Result<ClaimOutcome, StoreError>;
+
+    /// The embedded session whose key has this hash, in any state.
+    async fn find_embedded_session(
+        &self,
+        key: SecretHash,
+    ) -> Result<Option<EmbeddedSession>, StoreError>;
+
+    /// Ends the embedded session of the key with this hash (logout); `false`
+    /// if it had already ended.
+    async fn log_out_embedded_session(
+        &self,
+        key: SecretHash,
+        at: Timestamp,
+    ) -> Result<bool, StoreError>;
+
+    /// Revokes one of the tenant's account sessions: it can no longer be claimed,
+    /// and its embedded session key, if any, stops working. Revoking twice is
+    /// harmless. `None` if there is no such session.
+    async fn revoke_account_session(
+        &self,
+        tenant: &Tenant,
+        secret: SecretHash,
+        at: Timestamp,
+        save: Save<AccountSessionRecord>,
+    ) -> Result<Option<AccountSessionRecord>, StoreError>;
+
+    /// Moves one of the tenant's account sessions' expiry to `at` (if later),
+    /// for the test helper. `None` if there is no such session.
+    async fn expire_account_session(
+        &self,
+        tenant: &Tenant,
+        secret: SecretHash,
+        at: Timestamp,
+        save: Save<AccountSessionRecord>,
+    ) -> Result<Option<AccountSessionRecord>, StoreError>;
+
+    /// Deletes up to `batch` account sessions (and their embedded sessions) that
+    /// expired before `expired_before`; returns how many it deleted.
+    async fn prune_expired_sessions(
+        &self,
+        expired_before: Timestamp,
+        batch: u32,
+    ) -> Result<u64, StoreError>;
+}
+
+/// The session statements a database provides.
+pub trait SessionRows {
+    /// Inserts an account session.
+    fn insert_session(
+        &mut self,
+        tenant: &Tenant,
+        session: &NewAccountSession,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Marks the tenant's session with this secret claimed at `now`, only if it
+    /// is unclaimed, unrevoked and unexpired; what it returns, if it was.
+    fn claim_session(
+        &mut self,
+        tenant: &Tenant,
+        secret: SecretHash,
+        now: Timestamp,
+    ) -> impl Future<Output = Result<Option<ClaimedSession>, StoreError>> + Send;
+
+    /// Inserts the embedded session a claim created.
+    fn insert_embedded_session(
+        &mut self,
+        claim: &NewEmbeddedSession,
+        secret: SecretHash,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// The tenant's session with this secret.
+    fn select_session(
+        &mut self,
+        tenant: &Tenant,
+        secret: SecretHash,
+    ) -> impl Future<Output = Result<Option<AccountSessionRecord>, StoreError>> + Send;
+
+    /// Applies `change` at `at` to the tenant's session with this secret and
+    /// returns the session as it now is.
+    fn change_session(
+        &mut self,
+        tenant: &Tenant,
+        secret: SecretHash,
+        change: SessionChange,
+        at: Timestamp,
+    ) -> impl Future<Output = Result<Option<AccountSessionRecord>, StoreError>> + Send;
+
+    /// The embedded session of the key with this hash, with its account session's state.
+    fn select_embedded_session(
+        &mut self,
+        key: SecretHash,
+    ) -> impl Future<Output = Result<Option<EmbeddedSession>, StoreError>> + Send;
+
+    /// Marks the embedded session of this key logged out; `false` if it was already.
+    fn log_out(
+        &mut self,
+        key: SecretHash,
+        at: Timestamp,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Deletes up to `batch` sessions that expired before `expired_before`
+    /// (their embedded sessions go with them), skipping rows another process
+    /// is deleting; how many it deleted.
+    fn delete_expired_sessions(
+        &mut self,
+        expired_before: Timestamp,
+        batch: u32,
+    ) -> impl Future<Output = Result<u64, StoreError>> + Send;
+}
+
+#[async_trait]
+impl<B: Backend> SessionStore for SqlStore<B> {
+    async fn insert_account_session(
+        &self,
+        tenant: &Tenant,
+        session: &NewAccountSession,
+        save: Save<()>,
+    ) -> Result<SessionInsertOutcome, StoreError> {
+        let (tenant, session) = (tenant.clone(), session.clone());
+        self.backend
+            .transaction(move |tx| {
+                Box::pin(async move {
+                    // The share lock keeps the account from being deleted until
+                    // this session is committed, so `delete_account` revokes it too.
+                    if !tx
+                        .lock_tenant_account(&tenant, &session.account, Lock::Share)
+                        .await?
+                    {
+                        return Ok(SessionInsertOutcome::AccountMissing);
+                    }
+                    tx.insert_session(&tenant, &session).await?;
+                    save_completion(tx, save, &()).await?;
+                    Ok(SessionInsertOutcome::Created)
+                })
+            })
+            .await
+    }
+
+    async fn claim_account_session(
+        &self,
+        tenant: &Tenant,
+        secret: SecretHash,
+        claim: &NewEmbeddedSession,
+        save: Save<EmbeddedSession>,
+    ) -> Result<ClaimOutcome, StoreError> {
+        let (tenant, claim) = (tenant.clone(), claim.clone());
+        self.backend
+            .transaction(move |tx| {
+                Box::pin(async move {
+                    // The conditional update is the single-use guarantee: it
+                    // locks the row, and a concurrent claim (from any process)
+                    // waits for that lock, then finds the row claimed.
+                    let Some(won) = tx.claim_session(&tenant, secret, claim.created).await? else {
+                        // Why it lost: the session's state, read in the same transaction.
+                        return Ok(match tx.select_session(&tenant, secret).await? {
+                            Some(record) => ClaimOutcome::Refused(record.refusal()),
+                            None => ClaimOutcome::NotFound,
+                        });
+                    };
+                    tx.insert_embedded_session(&claim, secret).await?;
+                    let session = EmbeddedSession {
+                        id: claim.id,
+                        platform: tenant.platform,
+                        mode: tenant.mode,
+                        account: won.account,
+                        components: won.components,
+                        expires_at: won.expires_at,
+                        logged_out_at: None,
+                        revoked_at: None,
+                    };
+                    save_completion(tx, save, &session).await?;
+                    Ok(ClaimOutcome::Claimed(session))
+                })
+            })
+            .await
+    }
+
+    async fn find_embedded_session(
+        &self,
+        key: SecretHash,
+    ) -> Result<Option<EmbeddedSession>, StoreError> {
+        self.backend
+            .read(move |tx| Box::pin(async move { tx.select_embedded_session(key).await }))
+            .await
+    }
+
+    async fn log_out_embedded_session(
+        &self,
+        key: SecretHash,
+        at: Timestamp,
+    ) -> Result<bool, StoreError> {
+        self.backend
+            .statement(move |tx| Box::pin(async move { tx.log_out(key, at).await }))
+            .await
+    }
+
+    async fn revoke_account_session(
+        &self,
+        tenant: &Tenant,
+        secret: SecretHash,
+        at: Timestamp,
+        save: Save<AccountSessionRecord>,
+    ) -> Result<Option<AccountSessionRecord>, StoreError> {
+        change_session(self, tenant, secret, SessionChange::Revoke, at, save).await
+    }
+
+    async fn expire_account_session(
+        &self,
+        tenant: &Tenant,
+        secret: SecretHash,
+        at: Timestamp,
+        save: Save<AccountSessionRecord>,
+    ) -> Result<Option<AccountSessionRecord>, StoreError> {
+        change_session(self, tenant, secret, SessionChange::Expire, at, save).await
+    }
+
+    async fn prune_expired_sessions(
+        &self,
+        expired_before: Timestamp,
+        batch: u32,
+    ) -> Result<u64, StoreError> {
+        self.backend
+            .statement(move |tx| {
+                Box::pin(async move { tx.delete_expired_sessions(expired_before, batch).await })
+            })
+            .await
+    }
+}
+
+/// Applies `change` to one of the tenant's sessions and saves the session's
+/// new state as the idempotent response.
+async fn change_session<B: Backend>(
+    store: &SqlStore<B>,
+    tenant: &Tenant,
+    secret: SecretHash,
+    change: SessionChange,
+    at: Timestamp,
+    save: Save<AccountSessionRecord>,
+) -> Result<Option<AccountSessionRecord>, StoreError> {
+    let tenant = tenant.clone();
+    store
+        .backend
+        .transaction(move |tx| {
+            Box::pin(async move {
+                let record = tx.change_session(&tenant, secret, change, at).await?;
+                if let Some(record) = &record {
+                    save_completion(tx, save, record).await?;
+                }
+                Ok(record)
+            })
+        })
+        .await
+}

@@ -1,0 +1,63 @@
+//! SQLite's platform and key statements.
+
+use rusqlite::params;
+
+use crate::clock::Timestamp;
+use crate::domain::keys::SecretHash;
+use crate::domain::platform::{KeyGrant, NewPlatform};
+use crate::store::StoreError;
+use crate::store::platforms::PlatformRows;
+use crate::store::rows;
+
+use super::SqliteConn;
+
+impl PlatformRows for SqliteConn {
+    async fn insert_platform(
+        &mut self,
+        platform: &NewPlatform,
+        created: Timestamp,
+    ) -> Result<(), StoreError> {
+        let id = platform.id.as_str();
+        self.execute(
+            "insert into platforms (id, name, created) values (?1, ?2, ?3)",
+            params![id, platform.name, created.as_secs()],
+        )?;
+        for key in platform.stored_keys() {
+            self.execute(
+                "insert into api_keys (key_hash, platform_id, kind, livemode)
+                 values (?1, ?2, ?3, ?4)",
+                params![
+                    key.hash.as_bytes().as_slice(),
+                    id,
+                    key.kind.as_str(),
+                    key.mode.is_live()
+                ],
+            )?;
+        }
+        Ok(())
+    }
+
+    async fn lock_platforms(&mut self) -> Result<(), StoreError> {
+        // The writer's `begin immediate` already keeps every other writer out.
+        Ok(())
+    }
+
+    async fn any_platform(&mut self) -> Result<bool, StoreError> {
+        self.select_one("select exists (select 1 from platforms)", [], |row| {
+            Ok(row.get::<_, bool>(0)?)
+        })
+        .map(|exists| exists.unwrap_or(false))
+    }
+
+    async fn select_key(&mut self, hash: SecretHash) -> Result<Option<KeyGrant>, StoreError> {
+        self.select_one(
+            concat!(
+                "select ",
+                rows::key_grant_columns!(),
+                " from api_keys where key_hash = ?1"
+            ),
+            [hash.as_bytes().as_slice()],
+            |row| rows::key_grant(row),
+        )
+    }
+}
