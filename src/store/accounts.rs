@@ -110,13 +110,13 @@ pub trait AccountRows {
         account: &Account,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
-    /// Marks one of the tenant's accounts deleted; `false` if it had none.
+    /// Marks one of the tenant's accounts deleted; how many rows it changed.
     fn mark_account_deleted(
         &mut self,
         tenant: &Tenant,
         id: &AccountId,
         at: Timestamp,
-    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    ) -> impl Future<Output = Result<u64, StoreError>> + Send;
 
     /// Revokes every unrevoked session of an account.
     fn revoke_account_sessions(
@@ -211,7 +211,7 @@ impl<B: Backend> AccountStore for SqlStore<B> {
         self.backend
             .transaction(move |tx| {
                 Box::pin(async move {
-                    if !tx.mark_account_deleted(&tenant, &id, at).await? {
+                    if tx.mark_account_deleted(&tenant, &id, at).await? != 1 {
                         return Ok(false);
                     }
                     // A deleted account's sessions must stop working with it.

@@ -72,12 +72,12 @@ pub trait BankAccountRows {
         fingerprints: &[String],
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
-    /// Inserts a bank account unless its account has its fingerprint;
-    /// `false` if it did.
+    /// Inserts a bank account unless its account has its fingerprint; how
+    /// many rows it inserted.
     fn insert_bank_account(
         &mut self,
         bank_account: &BankAccount,
-    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    ) -> impl Future<Output = Result<u64, StoreError>> + Send;
 
     /// The list position of one of an account's bank accounts.
     fn bank_account_seq(
@@ -95,13 +95,13 @@ pub trait BankAccountRows {
     ) -> impl Future<Output = Result<Vec<BankAccount>, StoreError>> + Send;
 
     /// Deletes a bank account of one of the tenant's (undeleted) accounts, in
-    /// one statement; `false` if there was none.
+    /// one statement; how many rows it deleted.
     fn delete_bank_account(
         &mut self,
         tenant: &Tenant,
         account: &AccountId,
         id: &ExternalAccountId,
-    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    ) -> impl Future<Output = Result<u64, StoreError>> + Send;
 }
 
 #[async_trait]
@@ -133,7 +133,7 @@ impl<B: Backend> BankAccountStore for SqlStore<B> {
                         return Ok(BankAccountInsertOutcome::AccountMissing);
                     }
                     if tx.any_fingerprint(&bank.account, &known).await?
-                        || !tx.insert_bank_account(&bank).await?
+                        || tx.insert_bank_account(&bank).await? != 1
                     {
                         return Ok(BankAccountInsertOutcome::Duplicate);
                     }
@@ -187,7 +187,9 @@ impl<B: Backend> BankAccountStore for SqlStore<B> {
         let (tenant, account, id) = (tenant.clone(), account.clone(), id.clone());
         self.backend
             .statement(move |tx| {
-                Box::pin(async move { tx.delete_bank_account(&tenant, &account, &id).await })
+                Box::pin(
+                    async move { Ok(tx.delete_bank_account(&tenant, &account, &id).await? == 1) },
+                )
             })
             .await
     }

@@ -25,6 +25,18 @@ use super::sessions::SessionRows;
 /// A boxed, sendable future borrowing for `'a`: what a unit of work returns.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
+/// A unit of work on connection `C` with result `R`: an async function of
+/// the connection (boxed, so any backend can hold it).
+pub trait Work<C, R>:
+    for<'c> FnOnce(&'c mut C) -> BoxFuture<'c, Result<R, StoreError>> + Send + 'static
+{
+}
+
+impl<C, R, W> Work<C, R> for W where
+    W: for<'c> FnOnce(&'c mut C) -> BoxFuture<'c, Result<R, StoreError>> + Send + 'static
+{
+}
+
 /// A database connection inside a unit of work: every aggregate's statements.
 pub trait Tx: PlatformRows + AccountRows + SessionRows + BankAccountRows + IdempotencyRows {}
 
@@ -41,38 +53,30 @@ pub trait Backend: Send + Sync + fmt::Debug + 'static {
 
     /// Runs `work` in one transaction, committed (and synced) before this
     /// answers; if `work` fails, nothing it wrote stays.
-    fn transaction<R, W>(&self, work: W) -> impl Future<Output = Result<R, StoreError>> + Send
-    where
-        R: Send + 'static,
-        W: for<'c> FnOnce(&'c mut Self::Conn) -> BoxFuture<'c, Result<R, StoreError>>
-            + Send
-            + 'static;
+    fn transaction<R: Send + 'static>(
+        &self,
+        work: impl Work<Self::Conn, R>,
+    ) -> impl Future<Output = Result<R, StoreError>> + Send;
 
     /// Runs `work`, which writes with exactly one statement: atomic by
     /// itself, so a backend may skip the transaction around it.
-    fn statement<R, W>(&self, work: W) -> impl Future<Output = Result<R, StoreError>> + Send
-    where
-        R: Send + 'static,
-        W: for<'c> FnOnce(&'c mut Self::Conn) -> BoxFuture<'c, Result<R, StoreError>>
-            + Send
-            + 'static;
+    fn statement<R: Send + 'static>(
+        &self,
+        work: impl Work<Self::Conn, R>,
+    ) -> impl Future<Output = Result<R, StoreError>> + Send;
 
     /// Runs `work`, which only reads, with one statement.
-    fn read<R, W>(&self, work: W) -> impl Future<Output = Result<R, StoreError>> + Send
-    where
-        R: Send + 'static,
-        W: for<'c> FnOnce(&'c mut Self::Conn) -> BoxFuture<'c, Result<R, StoreError>>
-            + Send
-            + 'static;
+    fn read<R: Send + 'static>(
+        &self,
+        work: impl Work<Self::Conn, R>,
+    ) -> impl Future<Output = Result<R, StoreError>> + Send;
 
     /// Runs `work`, which only reads, with several statements that must see
     /// one snapshot (a list's cursor and its page).
-    fn snapshot<R, W>(&self, work: W) -> impl Future<Output = Result<R, StoreError>> + Send
-    where
-        R: Send + 'static,
-        W: for<'c> FnOnce(&'c mut Self::Conn) -> BoxFuture<'c, Result<R, StoreError>>
-            + Send
-            + 'static;
+    fn snapshot<R: Send + 'static>(
+        &self,
+        work: impl Work<Self::Conn, R>,
+    ) -> impl Future<Output = Result<R, StoreError>> + Send;
 }
 
 /// The store: every aggregate's rules, written once, run on backend `B`.

@@ -50,12 +50,12 @@ pub trait IdempotencyStore {
 pub trait IdempotencyRows {
     /// Takes the key for `attempt` if it is new, past retention, or in flight
     /// past its lease (its process died: nothing it wrote was committed),
-    /// locking its row either way; `true` if it was taken.
+    /// locking its row either way; how many rows it took (1 or 0).
     fn take_key(
         &mut self,
         scope: &IdempotencyScope,
         attempt: &Attempt,
-    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    ) -> impl Future<Output = Result<u64, StoreError>> + Send;
 
     /// The key's state: `Some(None)` while in flight, `Some(Some(…))` once done.
     fn select_key_state(
@@ -105,7 +105,7 @@ impl<B: Backend> IdempotencyStore for SqlStore<B> {
         self.backend
             .transaction(move |tx| {
                 Box::pin(async move {
-                    if tx.take_key(&scope, &attempt).await? {
+                    if tx.take_key(&scope, &attempt).await? == 1 {
                         return Ok(BeginOutcome::Proceed);
                     }
                     // The row is locked by `take_key`: this reads the state that

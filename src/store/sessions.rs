@@ -162,12 +162,13 @@ pub trait SessionRows {
         key: SecretHash,
     ) -> impl Future<Output = Result<Option<EmbeddedSession>, StoreError>> + Send;
 
-    /// Marks the embedded session of this key logged out; `false` if it was already.
+    /// Marks the embedded session of this key logged out unless it was
+    /// already; how many rows it changed.
     fn log_out(
         &mut self,
         key: SecretHash,
         at: Timestamp,
-    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    ) -> impl Future<Output = Result<u64, StoreError>> + Send;
 
     /// Deletes up to `batch` sessions that expired before `expired_before`
     /// (their embedded sessions go with them), skipping rows another process
@@ -261,7 +262,7 @@ impl<B: Backend> SessionStore for SqlStore<B> {
         at: Timestamp,
     ) -> Result<bool, StoreError> {
         self.backend
-            .statement(move |tx| Box::pin(async move { tx.log_out(key, at).await }))
+            .statement(move |tx| Box::pin(async move { Ok(tx.log_out(key, at).await? == 1) }))
             .await
     }
 

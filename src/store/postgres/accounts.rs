@@ -140,21 +140,19 @@ impl AccountRows for PgConn {
         tenant: &Tenant,
         id: &AccountId,
         at: Timestamp,
-    ) -> Result<bool, StoreError> {
-        let changed = self
-            .run(
-                query(
-                    "update accounts set deleted_at = $4
+    ) -> Result<u64, StoreError> {
+        self.run(
+            query(
+                "update accounts set deleted_at = $4
                      where id = $1 and platform_id = $2 and livemode = $3
                        and deleted_at is null",
-                )
-                .bind(id.as_str())
-                .bind(tenant.platform.as_str())
-                .bind(tenant.mode.is_live())
-                .bind(at.as_secs()),
             )
-            .await?;
-        Ok(changed == 1)
+            .bind(id.as_str())
+            .bind(tenant.platform.as_str())
+            .bind(tenant.mode.is_live())
+            .bind(at.as_secs()),
+        )
+        .await
     }
 
     async fn revoke_account_sessions(

@@ -33,27 +33,25 @@ impl BankAccountRows for PgConn {
         .map(|exists| exists.unwrap_or(false))
     }
 
-    async fn insert_bank_account(&mut self, bank: &BankAccount) -> Result<bool, StoreError> {
-        let inserted = self
-            .run(
-                query(
-                    "insert into external_accounts (id, account_id, country, currency,
+    async fn insert_bank_account(&mut self, bank: &BankAccount) -> Result<u64, StoreError> {
+        self.run(
+            query(
+                "insert into external_accounts (id, account_id, country, currency,
                          account_holder_name, routing_number, last4, fingerprint, created)
                      values ($1, $2, $3, $4, $5, $6, $7, $8, $9)
                      on conflict (account_id, fingerprint) do nothing",
-                )
-                .bind(bank.id.as_str())
-                .bind(bank.account.as_str())
-                .bind(bank.country.as_str())
-                .bind(bank.currency.as_str())
-                .bind(bank.account_holder_name.as_deref())
-                .bind(bank.routing_number.as_deref())
-                .bind(bank.last4.as_str())
-                .bind(bank.fingerprint.as_str())
-                .bind(bank.created.as_secs()),
             )
-            .await?;
-        Ok(inserted == 1)
+            .bind(bank.id.as_str())
+            .bind(bank.account.as_str())
+            .bind(bank.country.as_str())
+            .bind(bank.currency.as_str())
+            .bind(bank.account_holder_name.as_deref())
+            .bind(bank.routing_number.as_deref())
+            .bind(bank.last4.as_str())
+            .bind(bank.fingerprint.as_str())
+            .bind(bank.created.as_secs()),
+        )
+        .await
     }
 
     async fn bank_account_seq(
@@ -108,22 +106,20 @@ impl BankAccountRows for PgConn {
         tenant: &Tenant,
         account: &AccountId,
         id: &ExternalAccountId,
-    ) -> Result<bool, StoreError> {
-        let deleted = self
-            .run(
-                query(
-                    "delete from external_accounts e
+    ) -> Result<u64, StoreError> {
+        self.run(
+            query(
+                "delete from external_accounts e
                      using accounts a
                      where e.id = $1 and e.account_id = $2
                        and a.id = e.account_id and a.platform_id = $3 and a.livemode = $4
                        and a.deleted_at is null",
-                )
-                .bind(id.as_str())
-                .bind(account.as_str())
-                .bind(tenant.platform.as_str())
-                .bind(tenant.mode.is_live()),
             )
-            .await?;
-        Ok(deleted == 1)
+            .bind(id.as_str())
+            .bind(account.as_str())
+            .bind(tenant.platform.as_str())
+            .bind(tenant.mode.is_live()),
+        )
+        .await
     }
 }

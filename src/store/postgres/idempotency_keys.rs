@@ -15,11 +15,11 @@ impl IdempotencyRows for PgConn {
         &mut self,
         scope: &IdempotencyScope,
         attempt: &Attempt,
-    ) -> Result<bool, StoreError> {
+    ) -> Result<u64, StoreError> {
         // The statement locks the key's row whether or not it takes it over,
         // so concurrent beginners (from any process) take turns: exactly one
         // proceeds.
-        self.fetch_one_or_none(
+        self.run(
             query(
                 "insert into idempotency_keys (platform_id, livemode, realm, key, path,
                      fingerprint, original_request_id, lease_token, locked_until, status, body,
@@ -31,8 +31,7 @@ impl IdempotencyRows for PgConn {
                      lease_token = excluded.lease_token, locked_until = excluded.locked_until,
                      status = null, body = null, created = excluded.created
                  where idempotency_keys.created < $10
-                    or (idempotency_keys.status is null and idempotency_keys.locked_until <= $9)
-                 returning 1",
+                    or (idempotency_keys.status is null and idempotency_keys.locked_until <= $9)",
             )
             .bind(scope.tenant.platform.as_str())
             .bind(scope.tenant.mode.is_live())
@@ -45,10 +44,8 @@ impl IdempotencyRows for PgConn {
             .bind(attempt.now.as_secs())
             .bind(attempt.retention_cutoff.as_secs())
             .bind(scope.realm.as_stored()),
-            |_| Ok(()),
         )
         .await
-        .map(|taken| taken.is_some())
     }
 
     async fn select_key_state(

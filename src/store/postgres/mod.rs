@@ -50,7 +50,7 @@ use sqlx_postgres::{
 };
 
 use super::StoreError;
-use super::engine::{Backend, BoxFuture, SqlStore};
+use super::engine::{Backend, SqlStore, Work};
 use super::rows::RowReader;
 
 /// The migrations, embedded in the binary and applied in order by sqlx's
@@ -194,7 +194,7 @@ impl PostgresBackend {
     async fn call<R, W>(&self, begin: Option<&'static str>, work: W) -> Result<R, StoreError>
     where
         R: Send + 'static,
-        W: for<'c> FnOnce(&'c mut PgConn) -> BoxFuture<'c, Result<R, StoreError>> + Send + 'static,
+        W: Work<PgConn, R>,
     {
         let mut conn = PgConn {
             conn: self.pool.acquire().await?,
@@ -242,36 +242,29 @@ impl PostgresBackend {
 impl Backend for PostgresBackend {
     type Conn = PgConn;
 
-    async fn transaction<R, W>(&self, work: W) -> Result<R, StoreError>
-    where
-        R: Send + 'static,
-        W: for<'c> FnOnce(&'c mut PgConn) -> BoxFuture<'c, Result<R, StoreError>> + Send + 'static,
-    {
+    async fn transaction<R: Send + 'static>(
+        &self,
+        work: impl Work<PgConn, R>,
+    ) -> Result<R, StoreError> {
         self.call(Some("begin"), work).await
     }
 
-    async fn statement<R, W>(&self, work: W) -> Result<R, StoreError>
-    where
-        R: Send + 'static,
-        W: for<'c> FnOnce(&'c mut PgConn) -> BoxFuture<'c, Result<R, StoreError>> + Send + 'static,
-    {
+    async fn statement<R: Send + 'static>(
+        &self,
+        work: impl Work<PgConn, R>,
+    ) -> Result<R, StoreError> {
         // One statement commits by itself: no round trips for begin and commit.
         self.call(None, work).await
     }
 
-    async fn read<R, W>(&self, work: W) -> Result<R, StoreError>
-    where
-        R: Send + 'static,
-        W: for<'c> FnOnce(&'c mut PgConn) -> BoxFuture<'c, Result<R, StoreError>> + Send + 'static,
-    {
+    async fn read<R: Send + 'static>(&self, work: impl Work<PgConn, R>) -> Result<R, StoreError> {
         self.call(None, work).await
     }
 
-    async fn snapshot<R, W>(&self, work: W) -> Result<R, StoreError>
-    where
-        R: Send + 'static,
-        W: for<'c> FnOnce(&'c mut PgConn) -> BoxFuture<'c, Result<R, StoreError>> + Send + 'static,
-    {
+    async fn snapshot<R: Send + 'static>(
+        &self,
+        work: impl Work<PgConn, R>,
+    ) -> Result<R, StoreError> {
         self.call(
             Some("begin isolation level repeatable read, read only"),
             work,

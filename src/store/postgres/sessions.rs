@@ -152,18 +152,16 @@ impl SessionRows for PgConn {
         .await
     }
 
-    async fn log_out(&mut self, key: SecretHash, at: Timestamp) -> Result<bool, StoreError> {
-        let changed = self
-            .run(
-                query(
-                    "update embedded_sessions set logged_out_at = $2
+    async fn log_out(&mut self, key: SecretHash, at: Timestamp) -> Result<u64, StoreError> {
+        self.run(
+            query(
+                "update embedded_sessions set logged_out_at = $2
                      where key_hash = $1 and logged_out_at is null",
-                )
-                .bind(key.as_bytes().as_slice())
-                .bind(at.as_secs()),
             )
-            .await?;
-        Ok(changed == 1)
+            .bind(key.as_bytes().as_slice())
+            .bind(at.as_secs()),
+        )
+        .await
     }
 
     async fn delete_expired_sessions(

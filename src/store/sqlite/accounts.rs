@@ -112,8 +112,8 @@ impl AccountRows for SqliteConn {
         tenant: &Tenant,
         id: &AccountId,
         at: Timestamp,
-    ) -> Result<bool, StoreError> {
-        let changed = self.execute(
+    ) -> Result<u64, StoreError> {
+        self.execute(
             "update accounts set deleted_at = ?4
              where id = ?1 and platform_id = ?2 and livemode = ?3 and deleted_at is null",
             params![
@@ -122,8 +122,7 @@ impl AccountRows for SqliteConn {
                 tenant.mode.is_live(),
                 at.as_secs()
             ],
-        )?;
-        Ok(changed == 1)
+        )
     }
 
     async fn revoke_account_sessions(

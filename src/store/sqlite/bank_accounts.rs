@@ -31,8 +31,8 @@ impl BankAccountRows for SqliteConn {
         Ok(false)
     }
 
-    async fn insert_bank_account(&mut self, bank: &BankAccount) -> Result<bool, StoreError> {
-        let inserted = self.execute(
+    async fn insert_bank_account(&mut self, bank: &BankAccount) -> Result<u64, StoreError> {
+        self.execute(
             "insert into external_accounts (id, account_id, country, currency,
                  account_holder_name, routing_number, last4, fingerprint, created)
              values (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
@@ -48,8 +48,7 @@ impl BankAccountRows for SqliteConn {
                 bank.fingerprint,
                 bank.created.as_secs(),
             ],
-        )?;
-        Ok(inserted == 1)
+        )
     }
 
     async fn bank_account_seq(
@@ -111,8 +110,8 @@ impl BankAccountRows for SqliteConn {
         tenant: &Tenant,
         account: &AccountId,
         id: &ExternalAccountId,
-    ) -> Result<bool, StoreError> {
-        let deleted = self.execute(
+    ) -> Result<u64, StoreError> {
+        self.execute(
             "delete from external_accounts
              where id = ?1 and account_id = ?2
                and exists (
@@ -126,7 +125,6 @@ impl BankAccountRows for SqliteConn {
                 tenant.platform.as_str(),
                 tenant.mode.is_live()
             ],
-        )?;
-        Ok(deleted == 1)
+        )
     }
 }

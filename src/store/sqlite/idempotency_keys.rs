@@ -15,8 +15,8 @@ impl IdempotencyRows for SqliteConn {
         &mut self,
         scope: &IdempotencyScope,
         attempt: &Attempt,
-    ) -> Result<bool, StoreError> {
-        let taken = self.execute(
+    ) -> Result<u64, StoreError> {
+        self.execute(
             "insert into idempotency_keys (platform_id, livemode, key, path, fingerprint,
                  original_request_id, lease_token, locked_until, status, body, created, realm)
              values (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, null, null, ?9, ?11)
@@ -40,8 +40,7 @@ impl IdempotencyRows for SqliteConn {
                 attempt.retention_cutoff.as_secs(),
                 scope.realm.as_stored(),
             ],
-        )?;
-        Ok(taken == 1)
+        )
     }
 
     async fn select_key_state(
@@ -100,6 +99,6 @@ impl IdempotencyRows for SqliteConn {
              )",
             params![created_before.as_secs(), batch],
         )?;
-        Ok(deleted as u64)
+        Ok(deleted)
     }
 }

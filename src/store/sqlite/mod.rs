@@ -32,7 +32,7 @@ use rusqlite_migration::{M, Migrations};
 use tokio::sync::{mpsc, oneshot};
 
 use super::StoreError;
-use super::engine::{Backend, BoxFuture, SqlStore, run_to_completion};
+use super::engine::{Backend, SqlStore, Work, run_to_completion};
 use super::rows::RowReader;
 
 /// Most writes one transaction takes; bounds the latency a batch adds.
@@ -108,7 +108,7 @@ struct Write<W, R> {
 impl<W, R> QueuedWrite for Write<W, R>
 where
     R: Send + 'static,
-    W: for<'c> FnOnce(&'c mut SqliteConn) -> BoxFuture<'c, Result<R, StoreError>> + Send,
+    W: Work<SqliteConn, R>,
 {
     fn run(self: Box<Self>, conn: &mut SqliteConn) -> (bool, Finish) {
         let Self { work, reply } = *self;
@@ -196,9 +196,7 @@ impl SqliteBackend {
     async fn write<R, W>(&self, work: W) -> Result<R, StoreError>
     where
         R: Send + 'static,
-        W: for<'c> FnOnce(&'c mut SqliteConn) -> BoxFuture<'c, Result<R, StoreError>>
-            + Send
-            + 'static,
+        W: Work<SqliteConn, R>,
     {
         let (reply, answer) = oneshot::channel();
         let job: WriteJob = Box::new(Write { work, reply });
@@ -216,9 +214,7 @@ impl SqliteBackend {
     async fn read_on_reader<R, W>(&self, snapshot: bool, work: W) -> Result<R, StoreError>
     where
         R: Send + 'static,
-        W: for<'c> FnOnce(&'c mut SqliteConn) -> BoxFuture<'c, Result<R, StoreError>>
-            + Send
-            + 'static,
+        W: Work<SqliteConn, R>,
     {
         let (reply, answer) = oneshot::channel();
         let job: ReadJob = Box::new(move |conn| {
@@ -248,45 +244,33 @@ impl SqliteBackend {
 impl Backend for SqliteBackend {
     type Conn = SqliteConn;
 
-    async fn transaction<R, W>(&self, work: W) -> Result<R, StoreError>
-    where
-        R: Send + 'static,
-        W: for<'c> FnOnce(&'c mut SqliteConn) -> BoxFuture<'c, Result<R, StoreError>>
-            + Send
-            + 'static,
-    {
+    async fn transaction<R: Send + 'static>(
+        &self,
+        work: impl Work<SqliteConn, R>,
+    ) -> Result<R, StoreError> {
         self.write(work).await
     }
 
-    async fn statement<R, W>(&self, work: W) -> Result<R, StoreError>
-    where
-        R: Send + 'static,
-        W: for<'c> FnOnce(&'c mut SqliteConn) -> BoxFuture<'c, Result<R, StoreError>>
-            + Send
-            + 'static,
-    {
+    async fn statement<R: Send + 'static>(
+        &self,
+        work: impl Work<SqliteConn, R>,
+    ) -> Result<R, StoreError> {
         // Every write goes through the writer's batch: a single statement
         // gains nothing from going elsewhere.
         self.write(work).await
     }
 
-    async fn read<R, W>(&self, work: W) -> Result<R, StoreError>
-    where
-        R: Send + 'static,
-        W: for<'c> FnOnce(&'c mut SqliteConn) -> BoxFuture<'c, Result<R, StoreError>>
-            + Send
-            + 'static,
-    {
+    async fn read<R: Send + 'static>(
+        &self,
+        work: impl Work<SqliteConn, R>,
+    ) -> Result<R, StoreError> {
         self.read_on_reader(false, work).await
     }
 
-    async fn snapshot<R, W>(&self, work: W) -> Result<R, StoreError>
-    where
-        R: Send + 'static,
-        W: for<'c> FnOnce(&'c mut SqliteConn) -> BoxFuture<'c, Result<R, StoreError>>
-            + Send
-            + 'static,
-    {
+    async fn snapshot<R: Send + 'static>(
+        &self,
+        work: impl Work<SqliteConn, R>,
+    ) -> Result<R, StoreError> {
         self.read_on_reader(true, work).await
     }
 }
@@ -351,8 +335,8 @@ impl SqliteConn {
     }
 
     /// Runs `sql` with `params`; how many rows it changed.
-    fn execute(&self, sql: &str, params: impl rusqlite::Params) -> Result<usize, StoreError> {
-        Ok(self.conn.prepare_cached(sql)?.execute(params)?)
+    fn execute(&self, sql: &str, params: impl rusqlite::Params) -> Result<u64, StoreError> {
+        Ok(self.conn.prepare_cached(sql)?.execute(params)? as u64)
     }
 }
 

@@ -149,13 +149,12 @@ impl SessionRows for SqliteConn {
         )
     }
 
-    async fn log_out(&mut self, key: SecretHash, at: Timestamp) -> Result<bool, StoreError> {
-        let changed = self.execute(
+    async fn log_out(&mut self, key: SecretHash, at: Timestamp) -> Result<u64, StoreError> {
+        self.execute(
             "update embedded_sessions set logged_out_at = ?2
              where key_hash = ?1 and logged_out_at is null",
             params![key.as_bytes().as_slice(), at.as_secs()],
-        )?;
-        Ok(changed == 1)
+        )
     }
 
     async fn delete_expired_sessions(
@@ -170,6 +169,6 @@ impl SessionRows for SqliteConn {
              )",
             params![expired_before.as_secs(), batch],
         )?;
-        Ok(deleted as u64)
+        Ok(deleted)
     }
 }
