@@ -19,5 +19,6 @@ mod idempotency;
 mod isolation;
 mod multiprocess;
 mod openapi;
+mod store_contract;
 mod store_races;
 mod wire;
