@@ -57,6 +57,15 @@ macro_rules! prefixed_id {
             }
         }
 
+        impl<'de> serde::Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                let text = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
+                Self::parse(&text).ok_or_else(|| {
+                    serde::de::Error::custom(format!("not a {} id: {text:?}", Self::PREFIX))
+                })
+            }
+        }
+
         impl fmt::Debug for $name {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 f.write_str(&self.0)
@@ -79,6 +88,12 @@ prefixed_id!(
     /// A bank account attached to a connected account (`ba_…`).
     ExternalAccountId,
     "ba_"
+);
+
+prefixed_id!(
+    /// A person of a connected account: its representative, an owner, a director… (`person_…`).
+    PersonId,
+    "person_"
 );
 
 /// A platform: the Connect application that owns connected accounts. In Stripe a
