@@ -3,6 +3,7 @@
 //! acceptance, payout settings), how test mode verifies it, and the
 //! requirements, capability statuses and enabled flags that follow.
 
+pub mod changes;
 pub mod identity;
 pub mod requirements;
 pub mod verification;
