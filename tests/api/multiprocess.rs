@@ -13,12 +13,12 @@
 //!   and one creates the default platform; while PostgreSQL is down or stalled,
 //!   requests fail fast with a retryable 500 and the server recovers by itself.
 //!
-//! Tests that apply only to PostgreSQL say so on stderr when it is not set,
-//! rather than passing silently.
+//! Tests that apply only to PostgreSQL are ignored unless asked for, and fail
+//! when asked for without PostgreSQL: scripts/test runs them in its PostgreSQL
+//! pass.
 
 mod proxy;
 
-use std::io::Write as _;
 use std::net::SocketAddr;
 use std::process::Stdio;
 use std::sync::{Arc, Mutex};
@@ -46,7 +46,7 @@ use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
-use crate::database::{TestDatabase, postgres_server};
+use crate::database::{TEST_DATABASE_ENV, TestDatabase, postgres_server};
 use crate::helpers::{FORM, TestResponse, join_all};
 use proxy::Proxy;
 use sqlx_core::query::query;
@@ -72,9 +72,16 @@ const OUTAGE_OPTIONS: [&str; 6] = [
 /// deadline above, plus slack for a loaded machine.
 const OUTAGE_ANSWER_BOUND: Duration = Duration::from_secs(10);
 
-/// Says on stderr (past the test harness's capture) that a test did not run.
-fn skip(test: &str, why: &str) {
-    let _ = writeln!(std::io::stderr(), "SKIPPED {test}: {why}");
+/// Where the PostgreSQL-only tests run: the configured server, or a failure
+/// that says how to configure one. These tests are ignored unless asked for
+/// (`--ignored`), and scripts/test asks for them in its PostgreSQL pass.
+fn required_postgres_server() -> String {
+    postgres_server().unwrap_or_else(|| {
+        panic!(
+            "this test needs PostgreSQL: set {TEST_DATABASE_ENV} to a postgres:// URL \
+             (scripts/test runs it on the local server)"
+        )
+    })
 }
 
 /// One `connect-sessions serve` process.
@@ -337,17 +344,12 @@ impl Cluster {
     }
 }
 
+// PostgreSQL only: two processes creating one new SQLite file at once is not supported.
 #[tokio::test]
+#[ignore = "needs PostgreSQL: set CONNECT_SESSIONS_TEST_DATABASE (scripts/test runs it)"]
 async fn two_servers_starting_together_on_an_empty_database_create_one_default_platform() {
-    let Some(server) = postgres_server() else {
-        skip(
-            "two_servers_starting_together_on_an_empty_database_create_one_default_platform",
-            "PostgreSQL only (set CONNECT_SESSIONS_TEST_DATABASE); two processes creating one new SQLite file at once is not supported",
-        );
-        return;
-    };
     // Arrange: a schema with nothing in it, not even the migrations table.
-    let database = TestDatabase::create_postgres(&server).await;
+    let database = TestDatabase::create_postgres(&required_postgres_server()).await;
     let master_keys = MasterKey::generate().encode();
     let url = database.url();
 
@@ -944,8 +946,8 @@ struct BehindProxy {
     account: String,
 }
 
-async fn server_behind_proxy() -> Option<BehindProxy> {
-    let server_url = postgres_server()?;
+async fn server_behind_proxy() -> BehindProxy {
+    let server_url = required_postgres_server();
     let (database, _store, platform, master_keys) = prepare().await;
     let proxy = Proxy::start(postgres_address(&server_url).await).await;
     let application_name = format!("outage_{}", random_alphanumeric(12));
@@ -957,34 +959,28 @@ async fn server_behind_proxy() -> Option<BehindProxy> {
     let key = platform.secret_key.expose().to_owned();
     let account = server.post("/v1/accounts", &key, "type=custom").await.ok();
     let account = account["id"].as_str().unwrap().to_owned();
-    Some(BehindProxy {
+    BehindProxy {
         database,
         proxy,
         server,
         application_name,
         key,
         account,
-    })
+    }
 }
 
 #[tokio::test]
+#[ignore = "needs PostgreSQL: set CONNECT_SESSIONS_TEST_DATABASE (scripts/test runs it)"]
 async fn while_postgres_restarts_requests_fail_fast_and_the_server_recovers_by_itself() {
     // Arrange
-    let Some(BehindProxy {
+    let BehindProxy {
         database: _database,
         proxy,
         mut server,
         key,
         account,
         ..
-    }) = server_behind_proxy().await
-    else {
-        skip(
-            "while_postgres_restarts_requests_fail_fast_and_the_server_recovers_by_itself",
-            "PostgreSQL only: set CONNECT_SESSIONS_TEST_DATABASE",
-        );
-        return;
-    };
+    } = server_behind_proxy().await;
 
     // Act: PostgreSQL goes away under load: connections cut, new ones refused.
     let load = Load::start(&server, &key, &account);
@@ -1009,24 +1005,18 @@ async fn while_postgres_restarts_requests_fail_fast_and_the_server_recovers_by_i
 }
 
 #[tokio::test]
+#[ignore = "needs PostgreSQL: set CONNECT_SESSIONS_TEST_DATABASE (scripts/test runs it)"]
 async fn while_postgres_stops_answering_requests_fail_fast_and_the_server_recovers_by_itself() {
     // Arrange: the test holds the account's row lock, and two updates (one per
     // pooled connection) wait for it inside PostgreSQL.
-    let Some(BehindProxy {
+    let BehindProxy {
         database,
         proxy,
         mut server,
         application_name,
         key,
         account,
-    }) = server_behind_proxy().await
-    else {
-        skip(
-            "while_postgres_stops_answering_requests_fail_fast_and_the_server_recovers_by_itself",
-            "PostgreSQL only: set CONNECT_SESSIONS_TEST_DATABASE",
-        );
-        return;
-    };
+    } = server_behind_proxy().await;
     let mut holder = database.connect().await;
     query("begin").execute(&mut holder).await.unwrap();
     query("select 1 from accounts where id = $1 for update")
