@@ -3,9 +3,11 @@
 #
 #   compat/run.sh [python] [node] [rust]      (no argument: all three suites)
 #
-# Starts the server binary ($CONNECT_SESSIONS_BIN, default <repo>/target/debug/connect-sessions)
-# on a free loopback port with a fresh SQLite database in a temporary folder, creates two
-# platforms with `connect-sessions platforms create`, exports their keys and runs:
+# Starts the server binary ($CONNECT_SESSIONS_BIN, default connect-sessions in the debug folder
+# of $CARGO_TARGET_DIR, else of <repo>/target) with a fresh SQLite database in a temporary
+# folder, the way every test starts it (scripts/lib/server.sh: port 0, the address from its
+# listening line, readiness from its own `healthcheck`), creates two platforms with
+# `connect-sessions platforms create`, exports their keys and runs:
 #   python  the official `stripe` Python package 16.1.0 (pytest), venv in compat/python/.venv
 #   node    the official `stripe` Node package 23.1.0 (node:test), compat/node/node_modules
 #   rust    async-stripe + async-stripe-connect 1.0.0-rc.10 (cargo test), compat/rust/target
@@ -20,7 +22,7 @@ set -euo pipefail
 
 COMPAT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO_ROOT="$(cd "$COMPAT_DIR/.." && pwd)"
-BIN="${CONNECT_SESSIONS_BIN:-$REPO_ROOT/target/debug/connect-sessions}"
+BIN="${CONNECT_SESSIONS_BIN:-${CARGO_TARGET_DIR:-$REPO_ROOT/target}/debug/connect-sessions}"
 PYTHON="${PYTHON:-python3}"
 
 log() { printf '[compat] %s\n' "$*" >&2; }
@@ -34,7 +36,9 @@ done
 
 [ -x "$BIN" ] || die "server binary not found at $BIN: run 'cargo build' at the repository root or set CONNECT_SESSIONS_BIN"
 BIN="$(cd "$(dirname "$BIN")" && pwd)/$(basename "$BIN")"
-command -v "$PYTHON" >/dev/null || die "$PYTHON is needed (to pick a port, parse JSON and run the Python suite)"
+command -v "$PYTHON" >/dev/null || die "$PYTHON is needed (to parse JSON and run the Python suite)"
+# shellcheck source=../scripts/lib/server.sh
+. "$REPO_ROOT/scripts/lib/server.sh"
 
 # ---------------------------------------------------------------------------------------------
 # Clients (installed before the server starts, so a slow install does not hold a server open)
@@ -96,15 +100,9 @@ if want schemathesis; then install_python; install_schemathesis; fi
 # Server
 # ---------------------------------------------------------------------------------------------
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/connect-sessions-compat.XXXXXX")"
-SERVER_PID=""
 cleanup() {
   local rc=$?
-  if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null; then
-    kill -TERM "$SERVER_PID" 2>/dev/null || true
-    for _ in $(seq 1 50); do kill -0 "$SERVER_PID" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$SERVER_PID" 2>/dev/null || true
-    wait "$SERVER_PID" 2>/dev/null || true
-  fi
+  server_stop
   if [ "$rc" -ne 0 ] && [ -f "$WORK/server.log" ]; then
     log "last lines of the server log:"
     tail -n 30 "$WORK/server.log" >&2 || true
@@ -149,25 +147,9 @@ for pair in A:CS_PLATFORM_ID:id A:CS_SECRET_KEY:secret_key A:CS_PUBLISHABLE_KEY:
 done
 export CS_SESSION_TTL_SECONDS=1800   # the server's documented default; run.sh passes no --session-ttl
 
-PORT="$("$PYTHON" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()')"
-export CS_API_BASE="http://127.0.0.1:$PORT"
-
-log "starting $BIN serve on 127.0.0.1:$PORT"
-"$BIN" serve --listen "127.0.0.1:$PORT" --database "$DB" >"$WORK/server.log" 2>&1 &
-SERVER_PID=$!
-
-ready=""
-for _ in $(seq 1 100); do
-  kill -0 "$SERVER_PID" 2>/dev/null || die "the server exited during start-up"
-  if "$PYTHON" - "$CS_API_BASE/healthz" <<'EOF' 2>/dev/null
-import sys, urllib.request
-with urllib.request.urlopen(sys.argv[1], timeout=1) as r:
-    sys.exit(0 if r.status == 200 else 1)
-EOF
-  then ready=1; break; fi
-  sleep 0.1
-done
-[ -n "$ready" ] || die "GET /healthz did not answer 200 within 10 s"
+log "starting $BIN serve on 127.0.0.1, port 0"
+server_start "$BIN" "$WORK/server.log" --database "$DB" || die "the server did not start"
+export CS_API_BASE="http://$SERVER_ADDRESS"
 log "server ready at $CS_API_BASE"
 
 # ---------------------------------------------------------------------------------------------

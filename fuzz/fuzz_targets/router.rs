@@ -44,13 +44,28 @@ struct Harness {
 fn harness() -> &'static Harness {
     static HARNESS: OnceLock<Harness> = OnceLock::new();
     HARNESS.get_or_init(|| {
-        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
         let dir = tempfile::tempdir().unwrap();
         let (router, platform) = runtime.block_on(async {
-            let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&dir.path().join("fuzz.db"), 2).await.unwrap());
+            let store: Arc<dyn Store> = Arc::new(
+                SqliteStore::open(&dir.path().join("fuzz.db"), 2)
+                    .await
+                    .unwrap(),
+            );
             let platform = NewPlatform::generate("fuzz".to_owned());
-            store.create_platform(&platform, SystemClock.now()).await.unwrap();
-            let state = AppState::new(store, Arc::new(SystemClock), ApiConfig::default(), Keyring::generate());
+            store
+                .create_platform(&platform, SystemClock.now())
+                .await
+                .unwrap();
+            let state = AppState::new(
+                store,
+                Arc::new(SystemClock),
+                ApiConfig::default(),
+                Keyring::generate(),
+            );
             (connect_sessions::http::router(state), platform)
         });
         Harness {
@@ -78,7 +93,14 @@ const PATHS: &[&str] = &[
 
 fuzz_target!(|input: FuzzRequest| {
     let harness = harness();
-    let method = [Method::GET, Method::POST, Method::DELETE, Method::PUT, Method::OPTIONS][usize::from(input.method) % 5].clone();
+    let method = [
+        Method::GET,
+        Method::POST,
+        Method::DELETE,
+        Method::PUT,
+        Method::OPTIONS,
+    ][usize::from(input.method) % 5]
+        .clone();
     // Half the time a real path with fuzzed query and suffix, half fully fuzzed.
     let path = if input.path.len() % 2 == 0 {
         format!("{}{}", PATHS[input.path.len() % PATHS.len()], input.path)
@@ -89,7 +111,12 @@ fuzz_target!(|input: FuzzRequest| {
     let mut builder = Request::builder().method(method).uri(path.as_str());
     match input.auth % 4 {
         1 => builder = builder.header("authorization", format!("Bearer {}", harness.secret_key)),
-        2 => builder = builder.header("authorization", format!("Bearer {}", harness.publishable_key)),
+        2 => {
+            builder = builder.header(
+                "authorization",
+                format!("Bearer {}", harness.publishable_key),
+            )
+        }
         3 => builder = builder.header("authorization", input.raw_auth.as_str()),
         _ => {}
     }
@@ -105,6 +132,13 @@ fuzz_target!(|input: FuzzRequest| {
     let Ok(request) = builder.body(Body::from(input.body.clone())) else {
         return;
     };
-    let response = harness.runtime.block_on(harness.router.clone().oneshot(request)).unwrap();
-    assert!(response.status().as_u16() < 500, "{} for {input:?}", response.status());
+    let response = harness
+        .runtime
+        .block_on(harness.router.clone().oneshot(request))
+        .unwrap();
+    assert!(
+        response.status().as_u16() < 500,
+        "{} for {input:?}",
+        response.status()
+    );
 });

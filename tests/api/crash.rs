@@ -7,12 +7,13 @@
 //! restart test). Three rounds on one database, each killed at a random moment.
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use rand::RngExt;
 use serde_json::Value;
+
+use crate::fixture::{ServerProcess, create_platform};
 
 /// A session the server acknowledged: its secret, and the key it was created with.
 #[derive(Debug, Clone)]
@@ -31,76 +32,13 @@ struct Acknowledged {
     claims: Vec<(String, String)>,
 }
 
-/// The server binary, started on `database` at a free port.
-struct Server {
-    child: Child,
-    base: String,
-}
-
-impl Server {
-    fn start(database: &Path) -> Self {
-        let port = free_port();
-        let child = Command::new(env!("CARGO_BIN_EXE_connect-sessions"))
-            .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
-            .arg("--database")
-            .arg(format!("sqlite://{}", database.display()))
-            .env_remove("CONNECT_SESSIONS_MASTER_KEYS")
-            .env_remove("CONNECT_SESSIONS_MASTER_KEY_FILE")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("cannot start the server binary");
-        Self {
-            child,
-            base: format!("http://127.0.0.1:{port}"),
-        }
-    }
-
-    async fn wait_ready(&self) {
-        let client = reqwest::Client::new();
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while Instant::now() < deadline {
-            if let Ok(response) = client.get(format!("{}/healthz", self.base)).send().await
-                && response.status() == 200
-            {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-        panic!("the server did not become ready");
-    }
-
-    /// SIGKILL: no shutdown, no flush, no goodbye.
-    fn kill(mut self) {
-        self.child.kill().expect("cannot kill the server");
-        self.child.wait().expect("cannot reap the server");
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|listener| listener.local_addr())
-        .map(|address| address.port())
-        .expect("no free port")
-}
-
-/// Creates a platform with the CLI; returns its (secret, publishable) test keys.
-fn create_platform(database: &Path) -> (String, String) {
-    let output = Command::new(env!("CARGO_BIN_EXE_connect-sessions"))
-        .args(["platforms", "create", "--database"])
-        .arg(format!("sqlite://{}", database.display()))
-        .output()
-        .expect("cannot run platforms create");
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let keys: Value = serde_json::from_slice(&output.stdout).expect("one JSON object");
-    (
-        keys["secret_key"].as_str().unwrap().to_owned(),
-        keys["publishable_key"].as_str().unwrap().to_owned(),
-    )
+/// The server binary on the SQLite file `database`, with the master key file
+/// the first start creates beside it.
+async fn start_server(database: &Path) -> ServerProcess {
+    ServerProcess::command("crash")
+        .args(["--database", &format!("sqlite://{}", database.display())])
+        .start()
+        .await
 }
 
 async fn post(
@@ -357,21 +295,19 @@ async fn everything_acknowledged_survives_sigkill_and_nothing_is_half_written() 
     let dir = tempfile::tempdir().unwrap();
     let database = dir.path().join("crash.db");
     // The first start creates the schema and the master key file beside it.
-    let server = Server::start(&database);
-    server.wait_ready().await;
-    server.kill();
-    let (sk, pk) = create_platform(&database);
+    start_server(&database).await.kill_hard();
+    let keys = create_platform(&format!("sqlite://{}", database.display()));
+    let (sk, pk) = (keys.secret, keys.publishable);
     let mut ledger = Ledger::default();
 
     for round in 0..3 {
         // Arrange: a server under load from several clients.
-        let server = Server::start(&database);
-        server.wait_ready().await;
+        let server = start_server(&database).await;
         let acked = Arc::new(Mutex::new(Acknowledged::default()));
         let workers: Vec<_> = (0..8)
             .map(|worker| {
                 tokio::spawn(client_loop(
-                    server.base.clone(),
+                    server.base_url(),
                     sk.clone(),
                     pk.clone(),
                     worker,
@@ -383,7 +319,7 @@ async fn everything_acknowledged_survives_sigkill_and_nothing_is_half_written() 
         // Act: kill it mid-flight, at a moment the test does not choose.
         let delay = rand::rng().random_range(200..800);
         tokio::time::sleep(Duration::from_millis(delay)).await;
-        server.kill();
+        server.kill_hard();
         for worker in workers {
             worker.await.unwrap();
         }
@@ -402,9 +338,8 @@ async fn everything_acknowledged_survives_sigkill_and_nothing_is_half_written() 
 
         // Assert: this round's acknowledgements and every earlier round's.
         check_integrity(&database);
-        let restarted = Server::start(&database);
-        restarted.wait_ready().await;
-        verify(&restarted.base, &sk, &pk, &mut ledger).await;
-        restarted.kill();
+        let restarted = start_server(&database).await;
+        verify(&restarted.base_url(), &sk, &pk, &mut ledger).await;
+        restarted.kill_hard();
     }
 }

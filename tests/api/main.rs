@@ -13,6 +13,7 @@ mod browser;
 mod catalog;
 mod crash;
 mod database;
+mod fixture;
 mod hardening;
 mod helpers;
 mod idempotency;

@@ -13,15 +13,15 @@
 //!   and one creates the default platform; while PostgreSQL is down or stalled,
 //!   requests fail fast with a retryable 500 and the server recovers by itself.
 //!
-//! Tests that apply only to PostgreSQL say so on stderr when it is not set,
-//! rather than passing silently.
+//! Tests that apply only to PostgreSQL are ignored unless asked for, and fail
+//! when asked for without PostgreSQL: scripts/test runs them in its PostgreSQL
+//! pass. The servers are started by the one fixture that starts the binary
+//! (`crate::fixture`).
 
 mod proxy;
 
-use std::io::Write as _;
 use std::net::SocketAddr;
-use std::process::Stdio;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use connect_sessions::clock::{Clock, SystemClock, Timestamp};
@@ -40,20 +40,16 @@ use connect_sessions::idempotency::{
 };
 use connect_sessions::keyring::{Keyring, MasterKey};
 use connect_sessions::store::{ClaimOutcome, SessionInsertOutcome, Store};
-use reqwest::header::{AUTHORIZATION, CONTENT_TYPE};
-use reqwest::{Method, Url};
+use reqwest::Url;
+use reqwest::header::AUTHORIZATION;
 use serde_json::{Value, json};
-use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::{Child, Command};
 
-use crate::database::{TestDatabase, postgres_server};
-use crate::helpers::{FORM, TestResponse, join_all};
+use crate::database::{TEST_DATABASE_ENV, TestDatabase, postgres_server};
+use crate::fixture::ServerProcess;
+use crate::helpers::{TestResponse, join_all};
 use proxy::Proxy;
 use sqlx_core::query::query;
 use sqlx_core::row::Row;
-
-/// The binary under test.
-const BIN: &str = env!("CARGO_BIN_EXE_connect-sessions");
 
 /// Short database timeouts, so an outage is noticed in a test's time (a call
 /// then never waits longer than 1 s + 2 × 2 s), and a pool of two connections,
@@ -72,191 +68,31 @@ const OUTAGE_OPTIONS: [&str; 6] = [
 /// deadline above, plus slack for a loaded machine.
 const OUTAGE_ANSWER_BOUND: Duration = Duration::from_secs(10);
 
-/// Says on stderr (past the test harness's capture) that a test did not run.
-fn skip(test: &str, why: &str) {
-    let _ = writeln!(std::io::stderr(), "SKIPPED {test}: {why}");
+/// Where the PostgreSQL-only tests run: the configured server, or a failure
+/// that says how to configure one. These tests are ignored unless asked for
+/// (`--ignored`), and scripts/test asks for them in its PostgreSQL pass.
+fn required_postgres_server() -> String {
+    postgres_server().unwrap_or_else(|| {
+        panic!(
+            "this test needs PostgreSQL: set {TEST_DATABASE_ENV} to a postgres:// URL \
+             (scripts/test runs it on the local server)"
+        )
+    })
 }
 
-/// One `connect-sessions serve` process.
-#[derive(Debug)]
-struct Server {
+/// One `connect-sessions serve` process on `database`, logging JSON lines.
+async fn start_server(
     name: &'static str,
-    child: Child,
-    address: String,
-    /// Every stderr line (JSON log lines).
-    logs: Arc<Mutex<Vec<String>>>,
-    /// Everything printed on stdout.
-    stdout: Arc<Mutex<String>>,
-    client: reqwest::Client,
-}
-
-impl Server {
-    /// Starts the binary on `database` and waits until it listens.
-    async fn start(name: &'static str, database: &str, master_keys: &str, extra: &[&str]) -> Self {
-        let mut command = Command::new(BIN);
-        // The caller's own settings must not leak into the servers under test.
-        for (variable, _) in std::env::vars() {
-            if variable.starts_with("CONNECT_SESSIONS_") {
-                command.env_remove(variable);
-            }
-        }
-        let mut child = command
-            .args(["serve", "--listen", "127.0.0.1:0", "--log-format", "json"])
-            .args(["--database", database])
-            .args(extra)
-            .env("CONNECT_SESSIONS_MASTER_KEYS", master_keys)
-            .env("RUST_LOG", "info")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true)
-            .spawn()
-            .expect("cannot start the server binary");
-
-        let logs = Arc::new(Mutex::new(Vec::new()));
-        let (listening, address) = tokio::sync::oneshot::channel();
-        let stderr = child.stderr.take().unwrap();
-        tokio::spawn({
-            let logs = logs.clone();
-            async move {
-                let mut listening = Some(listening);
-                let mut lines = BufReader::new(stderr).lines();
-                while let Ok(Some(line)) = lines.next_line().await {
-                    if let Ok(event) = serde_json::from_str::<Value>(&line)
-                        && event["fields"]["message"] == "listening"
-                        && let Some(sender) = listening.take()
-                    {
-                        let _ = sender.send(event["fields"]["address"].as_str().map(str::to_owned));
-                    }
-                    logs.lock().unwrap().push(line);
-                }
-            }
-        });
-        let stdout_text = Arc::new(Mutex::new(String::new()));
-        let stdout = child.stdout.take().unwrap();
-        tokio::spawn({
-            let stdout_text = stdout_text.clone();
-            async move {
-                let mut lines = BufReader::new(stdout).lines();
-                while let Ok(Some(line)) = lines.next_line().await {
-                    let mut text = stdout_text.lock().unwrap();
-                    text.push_str(&line);
-                    text.push('\n');
-                }
-            }
-        });
-
-        let address = match tokio::time::timeout(Duration::from_secs(60), address).await {
-            Ok(Ok(Some(address))) => address,
-            _ => {
-                let _ = child.start_kill();
-                tokio::time::sleep(Duration::from_millis(200)).await;
-                panic!(
-                    "server {name} did not start; its log:\n{}",
-                    logs.lock().unwrap().join("\n")
-                );
-            }
-        };
-        Self {
-            name,
-            child,
-            address: format!("http://{address}"),
-            logs,
-            stdout: stdout_text,
-            client: reqwest::Client::builder()
-                .timeout(Duration::from_secs(60))
-                .build()
-                .unwrap(),
-        }
-    }
-
-    async fn send(&self, request: reqwest::RequestBuilder) -> TestResponse {
-        let response = request
-            .send()
-            .await
-            .unwrap_or_else(|error| panic!("request to server {} failed: {error}", self.name));
-        let status = response.status().as_u16();
-        let headers = response.headers().clone();
-        let bytes = response.bytes().await.unwrap();
-        let body = serde_json::from_slice(&bytes).unwrap_or_else(|error| {
-            panic!(
-                "server {}: the body is not JSON ({error}): {}",
-                self.name,
-                String::from_utf8_lossy(&bytes)
-            )
-        });
-        TestResponse {
-            status,
-            headers,
-            body,
-        }
-    }
-
-    fn request(&self, method: Method, path: &str, key: &str) -> reqwest::RequestBuilder {
-        self.client
-            .request(method, format!("{}{path}", self.address))
-            .header(AUTHORIZATION, format!("Bearer {key}"))
-    }
-
-    async fn get(&self, path: &str, key: &str) -> TestResponse {
-        self.send(self.request(Method::GET, path, key)).await
-    }
-
-    async fn delete(&self, path: &str, key: &str) -> TestResponse {
-        self.send(self.request(Method::DELETE, path, key)).await
-    }
-
-    async fn post(&self, path: &str, key: &str, body: &str) -> TestResponse {
-        self.send(
-            self.request(Method::POST, path, key)
-                .header(CONTENT_TYPE, FORM)
-                .body(body.to_owned()),
-        )
+    database: &str,
+    master_keys: &str,
+    extra: &[&str],
+) -> ServerProcess {
+    ServerProcess::command(name)
+        .args(["--log-format", "json", "--database", database])
+        .args(extra)
+        .env("CONNECT_SESSIONS_MASTER_KEYS", master_keys)
+        .start()
         .await
-    }
-
-    async fn post_idempotent(
-        &self,
-        path: &str,
-        key: &str,
-        body: &str,
-        idempotency_key: &str,
-    ) -> TestResponse {
-        self.send(
-            self.request(Method::POST, path, key)
-                .header(CONTENT_TYPE, FORM)
-                .header("Idempotency-Key", idempotency_key)
-                .body(body.to_owned()),
-        )
-        .await
-    }
-
-    /// The `fields` of every JSON log line whose message is `message`.
-    fn log_events(&self, message: &str) -> Vec<Value> {
-        self.logs
-            .lock()
-            .unwrap()
-            .iter()
-            .filter_map(|line| serde_json::from_str::<Value>(line).ok())
-            .filter(|event| event["fields"]["message"] == message)
-            .map(|event| event["fields"].clone())
-            .collect()
-    }
-
-    fn log_text(&self) -> String {
-        self.logs.lock().unwrap().join("\n")
-    }
-
-    /// Panics unless the process is still running.
-    fn assert_running(&mut self) {
-        if let Some(status) = self.child.try_wait().unwrap() {
-            panic!(
-                "server {} exited ({status}); its log:\n{}",
-                self.name,
-                self.log_text()
-            );
-        }
-    }
 }
 
 /// Two servers on one fresh database, with a platform the test created.
@@ -269,7 +105,7 @@ struct Cluster {
     platform: PlatformId,
     secret_key: String,
     publishable_key: String,
-    servers: Vec<Server>,
+    servers: Vec<ServerProcess>,
 }
 
 /// The database, the test's store on it and a platform: everything but servers.
@@ -302,8 +138,8 @@ impl Cluster {
     ) -> Self {
         let url = database.url();
         let (a, b) = tokio::join!(
-            Server::start("A", &url, master_keys, extra),
-            Server::start("B", &url, master_keys, extra),
+            start_server("A", &url, master_keys, extra),
+            start_server("B", &url, master_keys, extra),
         );
         Self {
             database,
@@ -316,16 +152,16 @@ impl Cluster {
         }
     }
 
-    fn a(&self) -> &Server {
+    fn a(&self) -> &ServerProcess {
         &self.servers[0]
     }
 
-    fn b(&self) -> &Server {
+    fn b(&self) -> &ServerProcess {
         &self.servers[1]
     }
 
     /// Server A for even `i`, B for odd.
-    fn alternate(&self, i: usize) -> &Server {
+    fn alternate(&self, i: usize) -> &ServerProcess {
         &self.servers[i % 2]
     }
 
@@ -337,31 +173,23 @@ impl Cluster {
     }
 }
 
+// PostgreSQL only: two processes creating one new SQLite file at once is not supported.
 #[tokio::test]
+#[ignore = "needs PostgreSQL: set CONNECT_SESSIONS_TEST_DATABASE (scripts/test runs it)"]
 async fn two_servers_starting_together_on_an_empty_database_create_one_default_platform() {
-    let Some(server) = postgres_server() else {
-        skip(
-            "two_servers_starting_together_on_an_empty_database_create_one_default_platform",
-            "PostgreSQL only (set CONNECT_SESSIONS_TEST_DATABASE); two processes creating one new SQLite file at once is not supported",
-        );
-        return;
-    };
     // Arrange: a schema with nothing in it, not even the migrations table.
-    let database = TestDatabase::create_postgres(&server).await;
+    let database = TestDatabase::create_postgres(&required_postgres_server()).await;
     let master_keys = MasterKey::generate().encode();
     let url = database.url();
 
     // Act: both servers migrate and look for a platform at the same moment.
     let (a, b) = tokio::join!(
-        Server::start("A", &url, &master_keys, &[]),
-        Server::start("B", &url, &master_keys, &[]),
+        start_server("A", &url, &master_keys, &[]),
+        start_server("B", &url, &master_keys, &[]),
     );
 
     // Assert: both serve, and exactly one made (and printed) the default platform.
-    let printed: Vec<String> = [&a, &b]
-        .iter()
-        .map(|server| server.stdout.lock().unwrap().clone())
-        .collect();
+    let printed: Vec<String> = [&a, &b].iter().map(|server| server.stdout()).collect();
     let creators = printed
         .iter()
         .filter(|text| text.contains("Created the default platform"))
@@ -767,7 +595,11 @@ async fn background_pruning_on_two_servers_deletes_every_expired_row_once_withou
     for server in &mut cluster.servers {
         server.assert_running();
         let failures = server.log_events("pruning failed; will retry");
-        assert!(failures.is_empty(), "server {}: {failures:?}", server.name);
+        assert!(
+            failures.is_empty(),
+            "server {}: {failures:?}",
+            server.name()
+        );
         let pruned: u64 = server
             .log_events("pruned expired sessions and idempotency keys")
             .iter()
@@ -826,12 +658,16 @@ fn through(url: &str, address: SocketAddr) -> String {
 
 /// Sends a few kinds of request at once while the database is unreachable and
 /// checks each fails fast with a retryable 500.
-async fn assert_requests_fail_fast(server: &Server, key: &str, account: &str) {
+async fn assert_requests_fail_fast(server: &ServerProcess, key: &str, account: &str) {
     let started = Instant::now();
     let account_path = format!("/v1/accounts/{account}");
     let session_body = format!("account={account}&components[payments][enabled]=true");
     let (health, retrieve, create, session, list) = tokio::join!(
-        server.send(server.client.get(format!("{}/healthz", server.address))),
+        server.send(
+            server
+                .client()
+                .get(format!("{}/healthz", server.base_url()))
+        ),
         server.get(&account_path, key),
         server.post_idempotent("/v1/accounts", key, "type=custom", "during-outage"),
         server.post("/v1/account_sessions", key, &session_body),
@@ -858,7 +694,7 @@ async fn assert_requests_fail_fast(server: &Server, key: &str, account: &str) {
 }
 
 /// Retries a request until the server answers it with 200 again.
-async fn wait_until_recovered(server: &Server, key: &str, account: &str) -> Duration {
+async fn wait_until_recovered(server: &ServerProcess, key: &str, account: &str) -> Duration {
     let started = Instant::now();
     loop {
         let response = server.get(&format!("/v1/accounts/{account}"), key).await;
@@ -884,15 +720,15 @@ struct Load {
 }
 
 impl Load {
-    fn start(server: &Server, key: &str, account: &str) -> Self {
+    fn start(server: &ServerProcess, key: &str, account: &str) -> Self {
         let stop = tokio::sync::watch::channel(false).0;
         let clients = (0..4)
             .map(|i| {
-                let client = server.client.clone();
+                let client = server.client().clone();
                 let url = if i % 2 == 0 {
-                    format!("{}/v1/accounts/{account}", server.address)
+                    format!("{}/v1/accounts/{account}", server.base_url())
                 } else {
-                    format!("{}/v1/accounts?limit=3", server.address)
+                    format!("{}/v1/accounts?limit=3", server.base_url())
                 };
                 let key = key.to_owned();
                 let stopped = stop.subscribe();
@@ -938,14 +774,14 @@ impl Load {
 struct BehindProxy {
     database: TestDatabase,
     proxy: Proxy,
-    server: Server,
+    server: ServerProcess,
     application_name: String,
     key: String,
     account: String,
 }
 
-async fn server_behind_proxy() -> Option<BehindProxy> {
-    let server_url = postgres_server()?;
+async fn server_behind_proxy() -> BehindProxy {
+    let server_url = required_postgres_server();
     let (database, _store, platform, master_keys) = prepare().await;
     let proxy = Proxy::start(postgres_address(&server_url).await).await;
     let application_name = format!("outage_{}", random_alphanumeric(12));
@@ -953,38 +789,32 @@ async fn server_behind_proxy() -> Option<BehindProxy> {
         "{}&application_name={application_name}",
         through(&database.url(), proxy.address)
     );
-    let server = Server::start("A", &url, &master_keys, &OUTAGE_OPTIONS).await;
+    let server = start_server("A", &url, &master_keys, &OUTAGE_OPTIONS).await;
     let key = platform.secret_key.expose().to_owned();
     let account = server.post("/v1/accounts", &key, "type=custom").await.ok();
     let account = account["id"].as_str().unwrap().to_owned();
-    Some(BehindProxy {
+    BehindProxy {
         database,
         proxy,
         server,
         application_name,
         key,
         account,
-    })
+    }
 }
 
 #[tokio::test]
+#[ignore = "needs PostgreSQL: set CONNECT_SESSIONS_TEST_DATABASE (scripts/test runs it)"]
 async fn while_postgres_restarts_requests_fail_fast_and_the_server_recovers_by_itself() {
     // Arrange
-    let Some(BehindProxy {
+    let BehindProxy {
         database: _database,
         proxy,
         mut server,
         key,
         account,
         ..
-    }) = server_behind_proxy().await
-    else {
-        skip(
-            "while_postgres_restarts_requests_fail_fast_and_the_server_recovers_by_itself",
-            "PostgreSQL only: set CONNECT_SESSIONS_TEST_DATABASE",
-        );
-        return;
-    };
+    } = server_behind_proxy().await;
 
     // Act: PostgreSQL goes away under load: connections cut, new ones refused.
     let load = Load::start(&server, &key, &account);
@@ -1009,24 +839,18 @@ async fn while_postgres_restarts_requests_fail_fast_and_the_server_recovers_by_i
 }
 
 #[tokio::test]
+#[ignore = "needs PostgreSQL: set CONNECT_SESSIONS_TEST_DATABASE (scripts/test runs it)"]
 async fn while_postgres_stops_answering_requests_fail_fast_and_the_server_recovers_by_itself() {
     // Arrange: the test holds the account's row lock, and two updates (one per
     // pooled connection) wait for it inside PostgreSQL.
-    let Some(BehindProxy {
+    let BehindProxy {
         database,
         proxy,
         mut server,
         application_name,
         key,
         account,
-    }) = server_behind_proxy().await
-    else {
-        skip(
-            "while_postgres_stops_answering_requests_fail_fast_and_the_server_recovers_by_itself",
-            "PostgreSQL only: set CONNECT_SESSIONS_TEST_DATABASE",
-        );
-        return;
-    };
+    } = server_behind_proxy().await;
     let mut holder = database.connect().await;
     query("begin").execute(&mut holder).await.unwrap();
     query("select 1 from accounts where id = $1 for update")

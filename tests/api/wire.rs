@@ -5,6 +5,10 @@ use base64::Engine;
 use reqwest::Method;
 use reqwest::header::{AUTHORIZATION, CONTENT_TYPE};
 
+use connect_sessions::keyring::MasterKey;
+
+use crate::database::TestDatabase;
+use crate::fixture::{ServerProcess, create_platform};
 use crate::helpers::{
     FORM, SEED_COMPONENTS, TestApp, encode_brackets, is_request_id, mask, spawn_app, spawn_app_with,
 };
@@ -951,164 +955,121 @@ async fn health_answers_without_authentication() {
 
 // --- Logs -------------------------------------------------------------------------
 
-/// Set (to `text` or `json`) in the child process that runs the log scenario.
-const LOG_SCENARIO_ENV: &str = "CONNECT_SESSIONS_LOG_SCENARIO";
-
-/// A log sink the scenario can read back.
-#[derive(Clone, Default)]
-struct CapturedLogs(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
-
-impl std::io::Write for CapturedLogs {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for CapturedLogs {
-    type Writer = Self;
-
-    fn make_writer(&'a self) -> Self::Writer {
-        self.clone()
-    }
-}
-
-#[test]
-fn no_key_or_client_secret_ever_appears_in_the_logs() {
-    // Arrange: the scenario below needs the process-wide subscriber to itself
-    // (tracing caches per-callsite interest globally, which a scoped subscriber
-    // cannot win reliably against concurrent tests), so it runs alone in a
-    // child process, once per log format.
-    let exe = std::env::current_exe().unwrap();
-
+#[tokio::test]
+async fn no_key_or_client_secret_ever_appears_in_the_logs() {
     for format in ["text", "json"] {
-        // Act
-        let output = std::process::Command::new(&exe)
-            .args([
-                "--exact",
-                "wire::log_scenario_runs_only_in_its_own_process",
-                "--nocapture",
-                "--test-threads=1",
-            ])
-            .env(LOG_SCENARIO_ENV, format)
+        // Arrange: the server binary, logging every event at every level in
+        // one of its formats, exactly what an operator's log would hold. (A
+        // separate process also gives the scenario the process-wide log
+        // subscriber to itself, which concurrent in-process tests would share.)
+        let database = TestDatabase::create().await;
+        let url = database.url();
+        let platform = create_platform(&url);
+        let server = ServerProcess::command(&format!("logs-{format}"))
+            .args(["--database", url.as_str(), "--log-format", format])
+            .env(
+                "CONNECT_SESSIONS_MASTER_KEYS",
+                &MasterKey::generate().encode(),
+            )
             .env("RUST_LOG", "trace")
-            .env_remove("TEST_LOG")
-            .output()
-            .unwrap();
+            .start()
+            .await;
+        let key = platform.secret.clone();
+        let last = if key.ends_with('x') { 'y' } else { 'x' };
+        let wrong_key = format!("{}{last}", &key[..key.len() - 1]);
+
+        // Act
+        let account = server.post("/v1/accounts", &key, "type=custom").await.ok();
+        let account = account["id"].as_str().unwrap();
+        let session = server
+            .post(
+                "/v1/account_sessions",
+                &key,
+                &format!("account={account}&{SEED_COMPONENTS}"),
+            )
+            .await
+            .ok();
+        let wrong = server.get("/v1/accounts", &wrong_key).await;
+        let publishable = server.get("/v1/accounts", &platform.publishable).await;
+        let basic = server
+            .send(
+                server
+                    .client()
+                    .get(format!("{}/v1/accounts", server.base_url()))
+                    .basic_auth(&platform.live_secret, None::<&str>),
+            )
+            .await;
+        // The browser side: an idempotent claim (and its replay), the em_ key's
+        // calls, a bank account number, logout; then revocation.
+        let client_secret = session["client_secret"].as_str().unwrap().to_owned();
+        let claim_body = format!("client_secret={client_secret}");
+        let claimed = server
+            .post_idempotent(
+                "/v1/account_sessions/claim",
+                &platform.publishable,
+                &claim_body,
+                "log-claim",
+            )
+            .await
+            .ok();
+        let replayed = server
+            .post_idempotent(
+                "/v1/account_sessions/claim",
+                &platform.publishable,
+                &claim_body,
+                "log-claim",
+            )
+            .await
+            .ok();
+        let em_key = claimed["secret"].as_str().unwrap().to_owned();
+        assert_eq!(replayed["secret"], em_key.as_str());
+        let account_number = "000987654321";
+        let bank = server
+            .post(
+                "/v1/account/external_accounts",
+                &em_key,
+                &format!(
+                    "country=US&currency=usd&routing_number=110000000&account_number={account_number}"
+                ),
+            )
+            .await;
+        let own = server.get("/v1/account", &em_key).await;
+        let revoked = server
+            .post("/v1/account_sessions/revoke", &key, &claim_body)
+            .await;
+        let after = server.get("/v1/embedded_session", &em_key).await;
+        // Every line, up to the last one written before a graceful exit.
+        let logs = server.stop().await;
 
         // Assert
-        let stdout = String::from_utf8_lossy(&output.stdout);
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        assert!(
-            output.status.success() && stdout.contains("1 passed"),
-            "the {format} log scenario failed:\n{stdout}\n{stderr}"
+        assert_eq!(
+            (wrong.status, publishable.status, basic.status),
+            (401, 401, 200)
         );
-    }
-}
-
-/// The scenario of the test above; does nothing unless run by it.
-#[tokio::test]
-async fn log_scenario_runs_only_in_its_own_process() {
-    let Some(format) = std::env::var_os(LOG_SCENARIO_ENV) else {
-        return;
-    };
-    // Arrange: every event at every level, in the server's own log format.
-    let format = if format == "json" {
-        connect_sessions::telemetry::LogFormat::Json
-    } else {
-        connect_sessions::telemetry::LogFormat::Text
-    };
-    let logs = CapturedLogs::default();
-    connect_sessions::telemetry::init(format, "trace", logs.clone(), false);
-    let app = spawn_app().await;
-    let key = app.platform.secret.clone();
-    let last = if key.ends_with('x') { 'y' } else { 'x' };
-    let wrong_key = format!("{}{last}", &key[..key.len() - 1]);
-
-    // Act
-    let account = app.create_account_id(&key, "type=custom").await;
-    let session = app
-        .create_account_session(&key, &format!("account={account}&{SEED_COMPONENTS}"))
-        .await
-        .ok();
-    let wrong = app.get("/v1/accounts", &wrong_key).await;
-    let publishable = app.get("/v1/accounts", &app.platform.publishable).await;
-    let basic = app
-        .send(
-            app.request(Method::GET, "/v1/accounts")
-                .basic_auth(&app.platform.live_secret, None::<&str>),
-        )
-        .await;
-    // The browser side: an idempotent claim (and its replay), the em_ key's
-    // calls, a bank account number, logout; then revocation.
-    let client_secret = session["client_secret"].as_str().unwrap().to_owned();
-    let claim_body = format!("client_secret={client_secret}");
-    let claimed = app
-        .post_idempotent(
-            "/v1/account_sessions/claim",
-            &app.platform.publishable,
-            "log-claim",
-            &claim_body,
-        )
-        .await
-        .ok();
-    let replayed = app
-        .post_idempotent(
-            "/v1/account_sessions/claim",
-            &app.platform.publishable,
-            "log-claim",
-            &claim_body,
-        )
-        .await
-        .ok();
-    let em_key = claimed["secret"].as_str().unwrap().to_owned();
-    assert_eq!(replayed["secret"], em_key.as_str());
-    let account_number = "000987654321";
-    let bank = app
-        .post_form(
-            "/v1/account/external_accounts",
-            &em_key,
-            &format!(
-                "country=US&currency=usd&routing_number=110000000&account_number={account_number}"
-            ),
-        )
-        .await;
-    let own = app.get("/v1/account", &em_key).await;
-    let revoked = app
-        .post_form("/v1/account_sessions/revoke", &key, &claim_body)
-        .await;
-    let after = app.get("/v1/embedded_session", &em_key).await;
-
-    // Assert
-    assert_eq!(
-        (wrong.status, publishable.status, basic.status),
-        (401, 401, 200)
-    );
-    assert_eq!(
-        (bank.status, own.status, revoked.status, after.status),
-        (200, 200, 200, 401)
-    );
-    let logs = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
-    assert!(
-        logs.contains("account session created"),
-        "the capture works: {logs}"
-    );
-    let secret = session["client_secret"].as_str().unwrap();
-    for (what, text) in [
-        ("the secret key", key.as_str()),
-        ("the wrong key", wrong_key.as_str()),
-        ("the publishable key", app.platform.publishable.as_str()),
-        ("the live secret key", app.platform.live_secret.as_str()),
-        ("the client secret", secret),
-        ("the em_ key", em_key.as_str()),
-        ("the bank account number", account_number),
-    ] {
-        // The random part alone must not appear either.
-        let tail = &text[text.len().saturating_sub(20)..];
-        assert!(!logs.contains(tail), "{what} appears in the logs:\n{logs}");
+        assert_eq!(
+            (bank.status, own.status, revoked.status, after.status),
+            (200, 200, 200, 401)
+        );
+        assert!(
+            logs.contains("account session created"),
+            "the capture works ({format}): {logs}"
+        );
+        let secret = session["client_secret"].as_str().unwrap();
+        for (what, text) in [
+            ("the secret key", key.as_str()),
+            ("the wrong key", wrong_key.as_str()),
+            ("the publishable key", platform.publishable.as_str()),
+            ("the live secret key", platform.live_secret.as_str()),
+            ("the client secret", secret),
+            ("the em_ key", em_key.as_str()),
+            ("the bank account number", account_number),
+        ] {
+            // The random part alone must not appear either.
+            let tail = &text[text.len().saturating_sub(20)..];
+            assert!(
+                !logs.contains(tail),
+                "{what} appears in the {format} logs:\n{logs}"
+            );
+        }
     }
 }
