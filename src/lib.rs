@@ -18,3 +18,4 @@ pub mod rate_limit;
 pub mod server;
 pub mod store;
 pub mod telemetry;
+pub mod webhooks;

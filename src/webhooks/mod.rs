@@ -1,0 +1,3 @@
+//! Webhooks: how a delivery is signed, and when a failed one is tried again.
+
+pub mod signature;
