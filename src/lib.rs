@@ -14,7 +14,6 @@ pub mod http;
 pub mod idempotency;
 pub mod keyring;
 pub mod maintenance;
-pub mod rate_limit;
 pub mod server;
 pub mod store;
 pub mod telemetry;

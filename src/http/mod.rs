@@ -8,7 +8,6 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use tower_http::trace::TraceLayer;
 
-use crate::app::AppState;
 use crate::domain::keys::random_alphanumeric;
 
 pub mod cache;
@@ -17,10 +16,14 @@ pub mod extract;
 pub mod form;
 pub mod idempotent;
 pub mod openapi;
+pub mod rate_limit;
 pub mod routes;
+pub mod settings;
+pub mod state;
 pub mod version;
 
 use error::{ApiError, InternalErrorReport};
+use state::AppState;
 
 /// The id of one request, as sent back in `Request-Id`: `req_` + 14 alphanumerics.
 #[derive(Debug, Clone, PartialEq, Eq)]

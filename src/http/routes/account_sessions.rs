@@ -6,7 +6,6 @@ use axum::routing::post;
 use axum::{Json, Router};
 use serde::Serialize;
 
-use crate::app::AppState;
 use crate::domain::account_session::{ClientSecret, NewAccountSession};
 use crate::domain::catalog::{
     self, ComponentRequest, ComponentsRequest, Feature, ResolvedComponents,
@@ -16,6 +15,7 @@ use crate::domain::ids::AccountId;
 use crate::http::error::{ApiError, ClaimRefusal};
 use crate::http::extract::{FromParams, PublishableKeyAuth, SecretKeyAuth, StripeForm};
 use crate::http::form::Params;
+use crate::http::state::AppState;
 use crate::idempotency::KeyRealm;
 use crate::store::{AccountSessionRecord, ClaimOutcome, SessionInsertOutcome};
 

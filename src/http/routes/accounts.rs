@@ -8,7 +8,6 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Serialize;
 
-use crate::app::AppState;
 use crate::domain::account::{
     Account, AccountType, AccountUpdate, BusinessProfile, Controller, ControllerChoice,
     ControllerProperties, DashboardType, FeePayer, FieldUpdate, LossesPayer, Metadata,
@@ -18,6 +17,7 @@ use crate::domain::ids::{AccountId, ExternalAccountId};
 use crate::http::error::ApiError;
 use crate::http::extract::{FromParams, NoParams, SecretKeyAuth, StripeForm, StripeQuery};
 use crate::http::form::{Cleared, FormValue, Params, first_leaf_param};
+use crate::http::state::AppState;
 use crate::idempotency::KeyRealm;
 use crate::store::AccountUpdateOutcome;
 

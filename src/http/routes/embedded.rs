@@ -8,7 +8,6 @@ use axum::routing::{delete, get};
 use axum::{Json, Router};
 use serde::Serialize;
 
-use crate::app::AppState;
 use crate::domain::account::Account;
 use crate::domain::catalog::ResolvedComponents;
 use crate::domain::embedded_session::{Capability, EmbeddedSession};
@@ -17,6 +16,7 @@ use crate::domain::ids::{AccountId, EmbeddedSessionId, ExternalAccountId};
 use crate::http::error::ApiError;
 use crate::http::extract::{EmbeddedAuth, FromParams, NoParams, StripeForm, StripeQuery};
 use crate::http::form::Params;
+use crate::http::state::AppState;
 use crate::idempotency::KeyRealm;
 use crate::store::{AccountUpdateOutcome, BankAccountInsertOutcome};
 
