@@ -15,12 +15,11 @@ use crate::domain::ids::AccountId;
 use crate::http::error::{ApiError, ClaimRefusal};
 use crate::http::extract::{FromParams, PublishableKeyAuth, SecretKeyAuth, StripeForm};
 use crate::http::form::Params;
+use crate::http::params::read_expand;
+use crate::http::responses::EmbeddedSessionResponse;
 use crate::http::state::AppState;
 use crate::idempotency::KeyRealm;
 use crate::store::{AccountSessionRecord, ClaimOutcome, SessionInsertOutcome};
-
-use super::embedded::EmbeddedSessionResponse;
-use super::read_expand;
 
 /// The account-session routes.
 pub fn router() -> Router<AppState> {
