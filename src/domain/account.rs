@@ -9,28 +9,8 @@ use crate::clock::Timestamp;
 use super::ids::{AccountId, PlatformId};
 use super::mode::Mode;
 
-/// Implements `as_str`, `parse` and the list of accepted wire values for a
-/// fieldless enum, so that one table serves parsing, rendering and messages.
-macro_rules! wire_enum {
-    ($name:ident { $($variant:ident => $text:literal),+ $(,)? }) => {
-        impl $name {
-            /// Every value with its wire spelling.
-            pub const VALUES: &'static [(&'static str, Self)] = &[$(($text, Self::$variant)),+];
-
-            /// The wire spelling.
-            pub const fn as_str(self) -> &'static str {
-                match self {
-                    $(Self::$variant => $text),+
-                }
-            }
-
-            /// The value spelled `text`.
-            pub fn parse(text: &str) -> Option<Self> {
-                Self::VALUES.iter().find(|(spelling, _)| *spelling == text).map(|(_, value)| *value)
-            }
-        }
-    };
-}
+// At its old path too, where the stores import it from.
+pub use super::capability::CapabilityStatus;
 
 /// Stripe's account types. `None` means the controller matches none of the three.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -399,18 +379,6 @@ impl FieldUpdate {
         }
     }
 }
-
-/// The status of a capability the platform requested for an account.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CapabilityStatus {
-    /// Active.
-    Active,
-    /// Requested but not yet active (requirements are due).
-    Inactive,
-    /// Under review.
-    Pending,
-}
-wire_enum!(CapabilityStatus { Active => "active", Inactive => "inactive", Pending => "pending" });
 
 /// A connected account.
 #[derive(Debug, Clone, PartialEq, Eq)]

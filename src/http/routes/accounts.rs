@@ -10,6 +10,7 @@ use crate::domain::account::{
     ControllerProperties, DashboardType, FeePayer, LossesPayer, Metadata, MetadataUpdate,
     NewAccount, RequirementCollection,
 };
+use crate::domain::capability;
 use crate::domain::ids::{AccountId, ExternalAccountId};
 use crate::http::error::ApiError;
 use crate::http::extract::{FromParams, NoParams, SecretKeyAuth, StripeForm, StripeQuery};
@@ -38,77 +39,6 @@ pub fn router() -> Router<AppState> {
             get(list_bank_accounts),
         )
 }
-
-/// Capabilities a platform may request (`capabilities[NAME][requested]`), from
-/// the spec's `account_capabilities`.
-const CAPABILITIES: &[&str] = &[
-    "acss_debit_payments",
-    "affirm_payments",
-    "afterpay_clearpay_payments",
-    "alma_payments",
-    "amazon_pay_payments",
-    "app_distribution",
-    "au_becs_debit_payments",
-    "bacs_debit_payments",
-    "bancontact_payments",
-    "bank_transfer_payments",
-    "billie_payments",
-    "bizum_payments",
-    "blik_payments",
-    "boleto_payments",
-    "card_issuing",
-    "card_payments",
-    "cartes_bancaires_payments",
-    "cashapp_payments",
-    "crypto_payments",
-    "eps_payments",
-    "fpx_payments",
-    "gb_bank_transfer_payments",
-    "giropay_payments",
-    "grabpay_payments",
-    "ideal_payments",
-    "india_international_payments",
-    "jcb_payments",
-    "jp_bank_transfer_payments",
-    "kakao_pay_payments",
-    "klarna_payments",
-    "konbini_payments",
-    "kr_card_payments",
-    "legacy_payments",
-    "link_payments",
-    "mb_way_payments",
-    "mobilepay_payments",
-    "multibanco_payments",
-    "mx_bank_transfer_payments",
-    "naver_pay_payments",
-    "nz_bank_account_becs_debit_payments",
-    "oxxo_payments",
-    "p24_payments",
-    "pay_by_bank_payments",
-    "payco_payments",
-    "paynow_payments",
-    "payto_payments",
-    "pix_payments",
-    "promptpay_payments",
-    "revolut_pay_payments",
-    "samsung_pay_payments",
-    "satispay_payments",
-    "scalapay_payments",
-    "sepa_bank_transfer_payments",
-    "sepa_debit_payments",
-    "sofort_payments",
-    "sunbit_payments",
-    "swish_payments",
-    "tax_reporting_us_1099_k",
-    "tax_reporting_us_1099_misc",
-    "transfers",
-    "treasury",
-    "twint_payments",
-    "upi_payments",
-    "us_bank_account_ach_payments",
-    "us_bank_transfer_payments",
-    "zip_payments",
-];
 
 /// Values `type` accepts at creation (`none` is only ever a response value).
 const CREATABLE_TYPES: &[(&str, AccountType)] = &[
@@ -248,7 +178,7 @@ fn read_capabilities(params: &mut Params<'_>) -> Vec<String> {
     };
     let mut requested = Vec::new();
     for (name, value) in capabilities.drain() {
-        if !CAPABILITIES.contains(&name.as_str()) {
+        if !capability::is_requestable(&name) {
             capabilities.reject_unknown(&name);
             continue;
         }
@@ -343,12 +273,7 @@ async fn create_account(
             let account = new_account.into_account(tenant.platform, tenant.mode, state.clock.now());
             let save = saver.on_success(|account: &Account| AccountResponse::from(account.clone()));
             state.store.insert_account(&account, save).await?;
-            state.caches.remember_account(
-                account.platform.clone(),
-                account.id.clone(),
-                account.mode,
-                account.controller,
-            );
+            state.caches.remember_account(&account);
             tracing::info!(account = %account.id, "account created");
             Ok(Json(AccountResponse::from(account)).into_response())
         })

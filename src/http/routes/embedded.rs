@@ -240,18 +240,14 @@ async fn create_own_bank_account(
             &tenant,
             KeyRealm::Embedded(auth.session.id.clone()),
             async |saver| {
+                // Under every master key, current first: the store refuses a
+                // duplicate stored under a key since rotated out.
                 let known_fingerprints = state.keyring.fingerprints(&details.fingerprint_input());
-                let bank = BankAccount {
-                    id: ExternalAccountId::generate(),
-                    account: auth.session.account.clone(),
-                    fingerprint: known_fingerprints.first().cloned().unwrap_or_default(),
-                    last4: details.last4(),
-                    country: details.country,
-                    currency: details.currency,
-                    account_holder_name: details.account_holder_name,
-                    routing_number: details.routing_number,
-                    created: state.clock.now(),
-                };
+                let bank = details.into_bank_account(
+                    auth.session.account.clone(),
+                    known_fingerprints.first().cloned().unwrap_or_default(),
+                    state.clock.now(),
+                );
                 let save =
                     saver.on_success(|bank: &BankAccount| BankAccountResponse::from(bank.clone()));
                 match state
