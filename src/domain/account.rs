@@ -26,6 +26,16 @@ pub enum AccountType {
 }
 wire_enum!(AccountType { Standard => "standard", Express => "express", Custom => "custom", None => "none" });
 
+impl AccountType {
+    /// The types an account may be created with, as `type` spells them:
+    /// `none` is only ever an answer.
+    pub const CREATABLE: &'static [(&'static str, Self)] = &[
+        (Self::Custom.as_str(), Self::Custom),
+        (Self::Express.as_str(), Self::Express),
+        (Self::Standard.as_str(), Self::Standard),
+    ];
+}
+
 /// Who pays Stripe's fees (`controller.fees.payer`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FeePayer {
@@ -46,6 +56,13 @@ wire_enum!(FeePayer {
 });
 
 impl FeePayer {
+    /// The payers `controller[fees][payer]` may name at creation: the
+    /// `application_*` ones only describe accounts created with a `type`.
+    pub const CREATABLE: &'static [(&'static str, Self)] = &[
+        (Self::Account.as_str(), Self::Account),
+        (Self::Application.as_str(), Self::Application),
+    ];
+
     /// Whether the platform pays, however the account was created.
     pub const fn is_application(self) -> bool {
         !matches!(self, Self::Account)

@@ -288,6 +288,9 @@ enum ErrorType {
 }
 
 impl ErrorType {
+    /// Every type, alphabetically by spelling (a new variant goes here too).
+    const ALL: [Self; 3] = [Self::Api, Self::Idempotency, Self::InvalidRequest];
+
     /// The wire spelling.
     const fn as_str(self) -> &'static str {
         match self {
@@ -296,6 +299,12 @@ impl ErrorType {
             Self::Api => "api_error",
         }
     }
+}
+
+/// Every `type` an error object can have, as spelled on the wire (for the
+/// OpenAPI document).
+pub(crate) fn error_types() -> impl Iterator<Item = &'static str> {
+    ErrorType::ALL.into_iter().map(ErrorType::as_str)
 }
 
 /// A `code` Stripe defines and documents at

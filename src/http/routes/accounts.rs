@@ -40,19 +40,6 @@ pub fn router() -> Router<AppState> {
         )
 }
 
-/// Values `type` accepts at creation (`none` is only ever a response value).
-const CREATABLE_TYPES: &[(&str, AccountType)] = &[
-    ("custom", AccountType::Custom),
-    ("express", AccountType::Express),
-    ("standard", AccountType::Standard),
-];
-
-/// Values `controller[fees][payer]` accepts at creation.
-const CREATABLE_FEE_PAYERS: &[(&str, FeePayer)] = &[
-    ("account", FeePayer::Account),
-    ("application", FeePayer::Application),
-];
-
 /// `POST /v1/accounts` parameters, checked into the account to create: the
 /// controller combination and metadata limits are validation, so a request
 /// that breaks them never begins executing (and is not saved for idempotency).
@@ -61,7 +48,7 @@ pub struct CreateAccountParams(NewAccount);
 
 impl FromParams for CreateAccountParams {
     fn from_params(params: &mut Params<'_>) -> Option<Self> {
-        let account_type = params.optional_enum("type", CREATABLE_TYPES);
+        let account_type = params.optional_enum("type", AccountType::CREATABLE);
         let properties = read_controller(params);
         let choice = match (account_type, properties) {
             (Some(_), Some(_)) => {
@@ -117,7 +104,7 @@ fn read_controller(params: &mut Params<'_>) -> Option<ControllerProperties> {
     let mut controller = params.optional_hash("controller")?;
     let fees_payer = controller
         .optional_hash("fees")
-        .and_then(|mut fees| fees.optional_enum("payer", CREATABLE_FEE_PAYERS));
+        .and_then(|mut fees| fees.optional_enum("payer", FeePayer::CREATABLE));
     let losses_payments = controller
         .optional_hash("losses")
         .and_then(|mut losses| losses.optional_enum("payments", LossesPayer::VALUES));
