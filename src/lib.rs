@@ -13,6 +13,8 @@ pub mod domain;
 pub mod http;
 pub mod idempotency;
 pub mod keyring;
+#[cfg(test)]
+mod layering;
 pub mod maintenance;
 pub mod server;
 pub mod store;
