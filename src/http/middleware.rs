@@ -3,13 +3,14 @@
 //! headers, the `Stripe-Version` header, and the deadline. [`super::router`]
 //! stacks them and says in which order, and why.
 
+use std::time::Duration;
+
 use axum::extract::{Request, State};
 use axum::http::{HeaderName, HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use super::error::{ApiError, InternalErrorReport};
-use super::state::AppState;
 use super::version;
 use crate::domain::keys::random_alphanumeric;
 
@@ -73,14 +74,14 @@ pub(super) async fn echo_stripe_headers(request: Request, next: Next) -> Respons
 }
 
 /// `Stripe-Version`: a malformed one is refused before any handler runs; the
-/// response names the version it was answered in (the one sent, or the
-/// server's default when none was, or when the one sent was refused).
+/// response names the version it was answered in (the one sent, or
+/// `default_version` when none was, or when the one sent was refused).
 pub(super) async fn api_version(
-    State(state): State<AppState>,
+    State(default_version): State<&'static str>,
     request: Request,
     next: Next,
 ) -> Response {
-    let default = || HeaderValue::from_static(state.config.default_api_version);
+    let default = || HeaderValue::from_static(default_version);
     let (mut response, version) = match request.headers().get("stripe-version") {
         None => (next.run(request).await, default()),
         Some(value) => match version::validate(value) {
@@ -95,13 +96,12 @@ pub(super) async fn api_version(
 }
 
 /// Answers with a 500 if the request is not handled (body included) within
-/// the configured request timeout.
+/// `deadline`.
 pub(super) async fn deadline(
-    State(state): State<AppState>,
+    State(deadline): State<Duration>,
     request: Request,
     next: Next,
 ) -> Response {
-    let deadline = state.config.request_timeout;
     match tokio::time::timeout(deadline, next.run(request)).await {
         Ok(response) => response,
         // The work may have completed after all (a write queued before the

@@ -59,8 +59,14 @@ pub fn router(state: AppState) -> Router {
         .layer(from_fn(middleware::request_id))
         .layer(from_fn(middleware::log_internal_errors))
         .layer(from_fn(middleware::echo_stripe_headers))
-        .layer(from_fn_with_state(state.clone(), middleware::api_version))
-        .layer(from_fn_with_state(state.clone(), middleware::deadline));
+        .layer(from_fn_with_state(
+            state.config.default_api_version,
+            middleware::api_version,
+        ))
+        .layer(from_fn_with_state(
+            state.config.request_timeout,
+            middleware::deadline,
+        ));
     Router::new()
         .merge(routes::health::router())
         .merge(routes::accounts::router())
