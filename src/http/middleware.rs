@@ -154,3 +154,137 @@ pub(super) async fn cors(request: Request, next: Next) -> Response {
     }
     response
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::{TcpListener, TcpStream};
+
+    use super::*;
+    use crate::clock::{Clock, SystemClock};
+    use crate::domain::platform::NewPlatform;
+    use crate::http::error::INTERNAL_MESSAGE;
+    use crate::http::settings::ApiConfig;
+    use crate::http::state::AppState;
+    use crate::keyring::Keyring;
+    use crate::server::{ConnectionLimits, serve};
+    use crate::store::Store;
+    use crate::store::sqlite::SqliteStore;
+
+    /// A server with the whole router on a fresh database, its address, and a
+    /// secret key of its one platform. The directory lives as long as the test.
+    async fn start(config: ApiConfig) -> (std::net::SocketAddr, String, tempfile::TempDir) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("test.db"), 1)
+            .await
+            .unwrap();
+        let platform = NewPlatform::generate("Test".to_owned());
+        store
+            .create_platform(&platform, SystemClock.now())
+            .await
+            .unwrap();
+        let state = AppState::new(
+            Arc::new(store),
+            Arc::new(SystemClock),
+            config,
+            Keyring::generate(),
+        );
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        let router = super::super::router(state);
+        tokio::spawn(serve(
+            listener,
+            router,
+            ConnectionLimits::default(),
+            std::future::pending(),
+        ));
+        (address, platform.secret_key.expose().to_owned(), dir)
+    }
+
+    /// Sends `request` as is and reads the answer's head and body, lower-cased
+    /// header names included, as one string.
+    async fn exchange(address: std::net::SocketAddr, request: &str) -> String {
+        let mut stream = TcpStream::connect(address).await.unwrap();
+        stream.write_all(request.as_bytes()).await.unwrap();
+        let mut received = vec![0; 16 * 1024];
+        let read = tokio::time::timeout(Duration::from_secs(10), stream.read(&mut received))
+            .await
+            .unwrap()
+            .unwrap();
+        String::from_utf8_lossy(&received[..read]).to_ascii_lowercase()
+    }
+
+    fn has_header(answer: &str, name: &str) -> bool {
+        answer.contains(&format!("\r\n{name}: "))
+    }
+
+    #[tokio::test]
+    async fn a_refused_version_is_answered_before_authentication_with_every_header() {
+        let (address, _, _dir) = start(ApiConfig::default()).await;
+
+        let answer = exchange(
+            address,
+            "GET /v1/accounts HTTP/1.1\r\nHost: x\r\nStripe-Version: latest\r\n\
+             Idempotency-Key: k1\r\nStripe-Account: acct_1\r\nConnection: close\r\n\r\n",
+        )
+        .await;
+
+        // 400, not the 401 a request without a key gets from its handler.
+        assert!(answer.starts_with("http/1.1 400"), "{answer}");
+        assert!(answer.contains("invalid stripe api version: latest"));
+        assert!(answer.contains("\r\nrequest-id: req_"), "{answer}");
+        assert!(answer.contains("\r\nstripe-version: 2026-07-29.dahlia\r\n"));
+        assert!(answer.contains("\r\ncache-control: no-cache, no-store\r\n"));
+        assert!(answer.contains("\r\nidempotency-key: k1\r\n"));
+        assert!(answer.contains("\r\nstripe-account: acct_1\r\n"));
+        assert!(answer.contains("\r\naccess-control-allow-origin: *\r\n"));
+    }
+
+    #[tokio::test]
+    async fn a_preflight_is_answered_before_everything_else() {
+        let (address, _, _dir) = start(ApiConfig::default()).await;
+
+        let answer = exchange(
+            address,
+            "OPTIONS /v1/account HTTP/1.1\r\nHost: x\r\nOrigin: https://platform.example\r\n\
+             Access-Control-Request-Method: POST\r\nStripe-Version: latest\r\nConnection: close\r\n\r\n",
+        )
+        .await;
+
+        assert!(answer.starts_with("http/1.1 200"), "{answer}");
+        assert!(has_header(&answer, "access-control-allow-headers"));
+        for absent in ["request-id", "stripe-version", "cache-control"] {
+            assert!(!has_header(&answer, absent), "{absent}: {answer}");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_request_past_its_deadline_gets_a_500_with_every_header() {
+        let (address, secret, _dir) = start(ApiConfig {
+            request_timeout: Duration::from_millis(200),
+            ..ApiConfig::default()
+        })
+        .await;
+
+        // A body announced at 100 bytes, 9 sent: the handler waits for the rest
+        // (the body's own timeout is 10 s) until the deadline answers.
+        let answer = exchange(
+            address,
+            &format!(
+                "POST /v1/accounts HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {secret}\r\n\
+                 Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 100\r\n\r\ntype=cust"
+            ),
+        )
+        .await;
+
+        assert!(answer.starts_with("http/1.1 500"), "{answer}");
+        assert!(answer.contains(&INTERNAL_MESSAGE.to_ascii_lowercase()));
+        assert!(answer.contains("\r\nstripe-should-retry: false\r\n"));
+        assert!(answer.contains("\r\nrequest-id: req_"), "{answer}");
+        assert!(answer.contains("\r\nstripe-version: 2026-07-29.dahlia\r\n"));
+        assert!(answer.contains("\r\ncache-control: no-cache, no-store\r\n"));
+        assert!(answer.contains("\r\naccess-control-allow-origin: *\r\n"));
+    }
+}
