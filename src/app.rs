@@ -1,5 +1,5 @@
-//! Builds the application: opens the store, assembles the state and router,
-//! binds the listener, and serves until a shutdown signal.
+//! Builds the application: opens the store, loads the keyring, binds the
+//! listener, and serves the HTTP layer's router until a shutdown signal.
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -11,59 +11,20 @@ use axum::Router;
 use tokio::net::TcpListener;
 
 use crate::clock::Clock;
-use crate::config::{ApiConfig, DatabaseUrl, MasterKeySource};
+use crate::config::{DatabaseUrl, MasterKeySource};
 use crate::domain::platform::NewPlatform;
-use crate::http::cache::Caches;
 use crate::keyring::Keyring;
 use crate::maintenance::{self, PruneSettings};
-use crate::rate_limit::RateLimiter;
 use crate::server::{self, ConnectionLimits};
 use crate::store::Store;
 use crate::store::postgres::{PostgresSettings, PostgresStore};
 use crate::store::sqlite::SqliteStore;
 
+use crate::http::state::AppState;
+
 /// Reader threads of the SQLite store: reads are short, and more threads than
 /// this only add contention on two cores.
 const SQLITE_READER_THREADS: usize = 4;
-
-/// What every request handler can reach.
-#[derive(Debug, Clone)]
-pub struct AppState {
-    /// Durable state.
-    pub store: Arc<dyn Store>,
-    /// The one clock every expiry decision reads.
-    pub clock: Arc<dyn Clock>,
-    /// Request-time settings.
-    pub config: Arc<ApiConfig>,
-    /// Server-held keys (fingerprints, sealed responses).
-    pub keyring: Arc<Keyring>,
-    /// Per-platform rate limiting, when `config.rate_limits` enables it.
-    pub rate_limiter: Option<Arc<RateLimiter>>,
-    /// Facts that never change, kept in memory (see `http::cache`).
-    pub caches: Arc<Caches>,
-}
-
-impl AppState {
-    /// The state for `store`, `clock`, `config` and `keyring`, with a rate
-    /// limiter if the config enables one.
-    pub fn new(
-        store: Arc<dyn Store>,
-        clock: Arc<dyn Clock>,
-        config: ApiConfig,
-        keyring: Keyring,
-    ) -> Self {
-        Self {
-            rate_limiter: config
-                .rate_limits
-                .map(|limits| Arc::new(RateLimiter::new(limits))),
-            caches: Arc::new(Caches::default()),
-            store,
-            clock,
-            config: Arc::new(config),
-            keyring: Arc::new(keyring),
-        }
-    }
-}
 
 /// Loads the master keys: given inline, from a file, or (for SQLite only) from
 /// a key file beside the database, created on first start.

@@ -13,15 +13,15 @@ use clap::{Args, Parser, Subcommand};
 use secrecy::SecretString;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use crate::app::{self, App, AppState};
+use crate::app::{self, App};
 use crate::clock::{Clock, SystemClock};
-use crate::config::{
-    ApiConfig, DatabaseUrl, MasterKeySource, ServeSettings, parse_positive_duration,
-};
+use crate::config::{DatabaseUrl, MasterKeySource, ServeSettings, parse_positive_duration};
 use crate::domain::platform::NewPlatform;
+use crate::http::rate_limit::RateLimits;
+use crate::http::settings::ApiConfig;
+use crate::http::state::AppState;
 use crate::keyring::MasterKey;
 use crate::maintenance::PruneSettings;
-use crate::rate_limit::RateLimits;
 use crate::store::postgres::PostgresSettings;
 use crate::telemetry::{self, LogFormat};
 

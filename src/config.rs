@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use secrecy::SecretString;
 
-use crate::http::form::FormLimits;
+use crate::http::settings::ApiConfig;
 
 /// Where the data lives.
 #[derive(Clone)]
@@ -77,42 +77,6 @@ pub fn parse_positive_duration(text: &str) -> Result<Duration, String> {
         return Err(format!("{text:?}: must be at least one second"));
     }
     Ok(duration)
-}
-
-/// What the API needs at request time.
-#[derive(Debug, Clone)]
-pub struct ApiConfig {
-    /// How long an account session lives.
-    pub session_ttl: Duration,
-    /// The `Stripe-Version` answered when a request names none.
-    pub default_api_version: &'static str,
-    /// Bounds on form decoding.
-    pub form_limits: FormLimits,
-    /// The largest request body accepted.
-    pub max_body_bytes: usize,
-    /// Per-platform rate limits, if enabled.
-    pub rate_limits: Option<crate::rate_limit::RateLimits>,
-    /// Time allowed to receive a request's body once its headers are in.
-    pub body_read_timeout: Duration,
-    /// Time allowed to handle a request, body included.
-    pub request_timeout: Duration,
-    /// Limits on each connection (header timeout and size, shutdown grace).
-    pub connection: crate::server::ConnectionLimits,
-}
-
-impl Default for ApiConfig {
-    fn default() -> Self {
-        Self {
-            session_ttl: Duration::from_secs(30 * 60),
-            default_api_version: crate::http::version::DEFAULT_API_VERSION,
-            form_limits: FormLimits::default(),
-            max_body_bytes: 256 * 1024,
-            rate_limits: None,
-            body_read_timeout: Duration::from_secs(10),
-            request_timeout: Duration::from_secs(30),
-            connection: crate::server::ConnectionLimits::default(),
-        }
-    }
 }
 
 /// Everything `serve` needs.

@@ -1,9 +1,13 @@
 //! connect-sessions: a self-hostable, Stripe-compatible Account Sessions server.
 //!
-//! The crate is laid out by responsibility: [`domain`] holds Stripe's objects
-//! and rules with no I/O; [`store`] keeps them durably behind one trait; [`http`]
-//! speaks Stripe's v1 wire protocol; [`app`] wires them together; [`cli`] is the
-//! command line the thin `main` calls.
+//! The crate is laid out in layers that only point down (`docs/ARCHITECTURE.md`
+//! draws them, and a test enforces them): [`cli`] is the command line the thin
+//! `main` calls; [`app`] opens the store and serves, with settings from
+//! [`config`]; [`http`] speaks Stripe's v1 wire protocol; [`store`] keeps state
+//! durably behind one trait, with [`idempotency`]'s rules; [`domain`] holds
+//! Stripe's objects and rules with no I/O; [`maintenance`] prunes in the
+//! background. [`clock`], [`keyring`], [`server`] and [`telemetry`] are
+//! leaves anyone may use.
 
 pub mod app;
 pub mod cli;
@@ -13,8 +17,9 @@ pub mod domain;
 pub mod http;
 pub mod idempotency;
 pub mod keyring;
+#[cfg(test)]
+mod layering;
 pub mod maintenance;
-pub mod rate_limit;
 pub mod server;
 pub mod store;
 pub mod telemetry;

@@ -9,6 +9,9 @@ use crate::clock::Timestamp;
 use super::ids::{AccountId, PlatformId};
 use super::mode::Mode;
 
+// At its old path too, where the stores import it from.
+pub use super::capability::CapabilityStatus;
+
 /// Stripe's account types. `None` means the controller matches none of the three.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AccountType {
@@ -22,6 +25,16 @@ pub enum AccountType {
     None,
 }
 wire_enum!(AccountType { Standard => "standard", Express => "express", Custom => "custom", None => "none" });
+
+impl AccountType {
+    /// The types an account may be created with, as `type` spells them:
+    /// `none` is only ever an answer.
+    pub const CREATABLE: &'static [(&'static str, Self)] = &[
+        (Self::Custom.as_str(), Self::Custom),
+        (Self::Express.as_str(), Self::Express),
+        (Self::Standard.as_str(), Self::Standard),
+    ];
+}
 
 /// Who pays Stripe's fees (`controller.fees.payer`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -43,6 +56,13 @@ wire_enum!(FeePayer {
 });
 
 impl FeePayer {
+    /// The payers `controller[fees][payer]` may name at creation: the
+    /// `application_*` ones only describe accounts created with a `type`.
+    pub const CREATABLE: &'static [(&'static str, Self)] = &[
+        (Self::Account.as_str(), Self::Account),
+        (Self::Application.as_str(), Self::Application),
+    ];
+
     /// Whether the platform pays, however the account was created.
     pub const fn is_application(self) -> bool {
         !matches!(self, Self::Account)
@@ -376,18 +396,6 @@ impl FieldUpdate {
         }
     }
 }
-
-/// The status of a capability the platform requested for an account.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CapabilityStatus {
-    /// Active.
-    Active,
-    /// Requested but not yet active (requirements are due).
-    Inactive,
-    /// Under review.
-    Pending,
-}
-wire_enum!(CapabilityStatus { Active => "active", Inactive => "inactive", Pending => "pending" });
 
 /// A connected account.
 #[derive(Debug, Clone, PartialEq, Eq)]

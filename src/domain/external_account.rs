@@ -138,6 +138,29 @@ impl BankAccountDetails {
             self.account_number.to_ascii_uppercase()
         )
     }
+
+    /// The bank account these details describe, attached to `account` with a
+    /// fresh id. `fingerprint` is the keyed hash of [`Self::fingerprint_input`]
+    /// (keys are not the domain's to hold); of the account number only the last
+    /// four characters are kept.
+    pub fn into_bank_account(
+        self,
+        account: AccountId,
+        fingerprint: String,
+        created: Timestamp,
+    ) -> BankAccount {
+        BankAccount {
+            id: ExternalAccountId::generate(),
+            account,
+            fingerprint,
+            last4: self.last4(),
+            country: self.country,
+            currency: self.currency,
+            account_holder_name: self.account_holder_name,
+            routing_number: self.routing_number,
+            created,
+        }
+    }
 }
 
 /// A stored bank account.
@@ -205,6 +228,23 @@ mod tests {
         let iban =
             BankAccountDetails::parse("DE", "eur", None, None, "DE89370400440532013000").unwrap();
         assert_eq!(iban.last4(), "3000");
+    }
+
+    #[test]
+    fn a_bank_account_keeps_only_the_last_four_of_the_number() {
+        let details = us(Some("110000000"), "0001 2345 6789").unwrap();
+        let account = AccountId::generate();
+        let bank =
+            details.into_bank_account(account.clone(), "fp".to_owned(), Timestamp::from_secs(7));
+        assert_eq!(bank.account, account);
+        assert_eq!(bank.last4, "6789");
+        assert_eq!(bank.fingerprint, "fp");
+        assert_eq!(
+            (bank.country.as_str(), bank.currency.as_str()),
+            ("US", "usd")
+        );
+        assert_eq!(bank.routing_number.as_deref(), Some("110000000"));
+        assert!(!format!("{bank:?}").contains("000123456789"));
     }
 
     #[test]

@@ -2,6 +2,7 @@
 
 /// Implements `as_str`, `parse` and the list of accepted wire values for a
 /// fieldless enum, so that one table serves parsing, rendering and messages.
+/// Defined before the modules below so that each of them can use it.
 macro_rules! wire_enum {
     ($name:ident { $($variant:ident => $text:literal),+ $(,)? }) => {
         impl $name {
@@ -40,6 +41,7 @@ macro_rules! wire_enum {
 
 pub mod account;
 pub mod account_session;
+pub mod capability;
 pub mod catalog;
 pub mod country;
 pub mod embedded_session;

@@ -10,11 +10,12 @@
 
 use quick_cache::sync::Cache;
 
-use crate::domain::account::Controller;
+use crate::domain::account::{Account, Controller};
 use crate::domain::ids::{AccountId, PlatformId};
 use crate::domain::keys::SecretHash;
 use crate::domain::mode::Mode;
-use crate::domain::platform::KeyGrant;
+use crate::domain::platform::{KeyGrant, Tenant};
+use crate::store::{Store, StoreError};
 
 /// Most platform keys remembered (four per platform).
 const KEY_CAPACITY: usize = 10_000;
@@ -56,19 +57,48 @@ impl Caches {
         self.keys.insert(hash, grant);
     }
 
-    /// The mode and controller of one of the platform's accounts, if seen.
-    pub fn account(&self, platform: &PlatformId, id: &AccountId) -> Option<(Mode, Controller)> {
-        self.accounts.get(&(platform.clone(), id.clone()))
+    /// Remembers an account's mode and controller (both fixed at creation).
+    pub fn remember_account(&self, account: &Account) {
+        self.accounts.insert(
+            (account.platform.clone(), account.id.clone()),
+            (account.mode, account.controller),
+        );
     }
 
-    /// Remembers an account's mode and controller.
-    pub fn remember_account(
+    /// The controller of the tenant's account `id`: remembered if seen before,
+    /// else read from `store` and remembered. An account's mode and controller
+    /// never change, so a remembered pair serves; whether the account still
+    /// exists is not answered here, and a write must re-check it atomically.
+    pub async fn account_controller(
         &self,
-        platform: PlatformId,
-        id: AccountId,
-        mode: Mode,
-        controller: Controller,
-    ) {
-        self.accounts.insert((platform, id), (mode, controller));
+        store: &dyn Store,
+        tenant: &Tenant,
+        id: &AccountId,
+    ) -> Result<AccountLookup, StoreError> {
+        let key = (tenant.platform.clone(), id.clone());
+        if let Some((mode, controller)) = self.accounts.get(&key)
+            && mode == tenant.mode
+        {
+            return Ok(AccountLookup::Found(controller));
+        }
+        let Some(account) = store.find_account(&tenant.platform, id).await? else {
+            return Ok(AccountLookup::Missing);
+        };
+        self.remember_account(&account);
+        if account.mode != tenant.mode {
+            return Ok(AccountLookup::OtherMode(account.mode));
+        }
+        Ok(AccountLookup::Found(account.controller))
     }
+}
+
+/// What [`Caches::account_controller`] found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AccountLookup {
+    /// The account, in the tenant's mode, has this controller.
+    Found(Controller),
+    /// The platform has no such account (in either mode).
+    Missing,
+    /// The platform has the account, but in this other mode.
+    OtherMode(Mode),
 }

@@ -1,9 +1,11 @@
 //! Every error a client can see, rendered in Stripe's envelope
 //! `{"error": {"code", "doc_url", "message", "param", "type"}}`.
 //!
-//! [`ApiError`] is closed: each variant maps to its status, `type` and `code` in
-//! one `match` (`ApiError::parts`), so adding a variant forces a decision about
-//! all three. Internal failures carry their cause only for the log: the response
+//! [`ApiError`] is closed: each variant maps to one named row of status,
+//! `type`, `code`, message and param in one exhaustive `match`
+//! (`ApiError::row`), so adding a variant forces a decision about all of them.
+//! Stripe's codes and this server's own are different types, so only Stripe's
+//! can link to Stripe's documentation (`doc_url`). Internal failures carry their cause only for the log: the response
 //! says nothing about it (see [`InternalErrorReport`]).
 
 use std::sync::Arc;
@@ -253,16 +255,7 @@ pub enum ApiError {
     },
 }
 
-pub use crate::domain::account_session::ClaimRefusal;
-
-/// Codes this server defines beyond Stripe's; their errors carry no `doc_url`,
-/// since Stripe's documentation has no page for them.
-const OWN_CODES: &[&str] = &[
-    "account_session_already_claimed",
-    "account_session_expired",
-    "account_session_revoked",
-    "publishable_key_required",
-];
+use crate::domain::account_session::ClaimRefusal;
 
 impl From<StoreError> for ApiError {
     fn from(error: StoreError) -> Self {
@@ -274,12 +267,167 @@ impl From<StoreError> for ApiError {
     }
 }
 
-/// The rendered fields of an error.
-struct Parts {
+/// The `type` of an error object.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ErrorType {
+    /// `invalid_request_error`: the request was wrong.
+    InvalidRequest,
+    /// `idempotency_error`: an `Idempotency-Key` reused differently.
+    Idempotency,
+    /// `api_error`: the server failed.
+    Api,
+}
+
+impl ErrorType {
+    /// Every type, alphabetically by spelling (a new variant goes here too).
+    const ALL: [Self; 3] = [Self::Api, Self::Idempotency, Self::InvalidRequest];
+
+    /// The wire spelling.
+    const fn as_str(self) -> &'static str {
+        match self {
+            Self::InvalidRequest => "invalid_request_error",
+            Self::Idempotency => "idempotency_error",
+            Self::Api => "api_error",
+        }
+    }
+}
+
+/// Every `type` an error object can have, as spelled on the wire (for the
+/// OpenAPI document).
+pub(crate) fn error_types() -> impl Iterator<Item = &'static str> {
+    ErrorType::ALL.into_iter().map(ErrorType::as_str)
+}
+
+/// A `code` Stripe defines and documents at
+/// `https://stripe.com/docs/error-codes/<code, dashed>`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum StripeCode {
+    AccountInvalid,
+    ApiKeyExpired,
+    BankAccountExists,
+    EmailInvalid,
+    IdempotencyKeyInUse,
+    ParameterInvalidEmpty,
+    ParameterInvalidInteger,
+    ParameterMissing,
+    ParameterUnknown,
+    ParametersExclusive,
+    RateLimit,
+    ResourceMissing,
+    SecretKeyRequired,
+}
+
+impl StripeCode {
+    /// The wire spelling.
+    const fn as_str(self) -> &'static str {
+        match self {
+            Self::AccountInvalid => "account_invalid",
+            Self::ApiKeyExpired => "api_key_expired",
+            Self::BankAccountExists => "bank_account_exists",
+            Self::EmailInvalid => "email_invalid",
+            Self::IdempotencyKeyInUse => "idempotency_key_in_use",
+            Self::ParameterInvalidEmpty => "parameter_invalid_empty",
+            Self::ParameterInvalidInteger => "parameter_invalid_integer",
+            Self::ParameterMissing => "parameter_missing",
+            Self::ParameterUnknown => "parameter_unknown",
+            Self::ParametersExclusive => "parameters_exclusive",
+            Self::RateLimit => "rate_limit",
+            Self::ResourceMissing => "resource_missing",
+            Self::SecretKeyRequired => "secret_key_required",
+        }
+    }
+}
+
+/// A `code` this server defines beyond Stripe's. Stripe's documentation has
+/// no page for it, so its errors carry no `doc_url`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum OwnCode {
+    AccountSessionAlreadyClaimed,
+    AccountSessionExpired,
+    AccountSessionRevoked,
+    PublishableKeyRequired,
+}
+
+impl OwnCode {
+    /// The wire spelling.
+    const fn as_str(self) -> &'static str {
+        match self {
+            Self::AccountSessionAlreadyClaimed => "account_session_already_claimed",
+            Self::AccountSessionExpired => "account_session_expired",
+            Self::AccountSessionRevoked => "account_session_revoked",
+            Self::PublishableKeyRequired => "publishable_key_required",
+        }
+    }
+}
+
+/// An error `code`: Stripe's or ours, told apart by type so that only
+/// Stripe's can link to Stripe's documentation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Code {
+    /// One of Stripe's.
+    Stripe(StripeCode),
+    /// One of this server's own.
+    Own(OwnCode),
+}
+
+impl Code {
+    /// The wire spelling.
+    const fn as_str(self) -> &'static str {
+        match self {
+            Self::Stripe(code) => code.as_str(),
+            Self::Own(code) => code.as_str(),
+        }
+    }
+
+    /// Stripe's page for the code, if it is Stripe's.
+    fn doc_url(self) -> Option<String> {
+        match self {
+            Self::Stripe(code) => Some(format!(
+                "https://stripe.com/docs/error-codes/{}",
+                code.as_str().replace('_', "-")
+            )),
+            Self::Own(_) => None,
+        }
+    }
+}
+
+/// Stripe's message for a request over the live-mode rate limit.
+const RATE_LIMITED_LIVE_MESSAGE: &str = "Request rate limit exceeded. You can learn more about rate limits here https://stripe.com/docs/rate-limits.";
+/// Stripe's message for a request over the (lower) test-mode rate limit.
+const RATE_LIMITED_TEST_MESSAGE: &str = "Testmode request rate limit exceeded, the rate limits in testmode are lower than livemode. You can learn more about rate limits here https://stripe.com/docs/rate-limits.";
+/// Our message for a secret key on the claim endpoint.
+const PUBLISHABLE_KEY_REQUIRED_MESSAGE: &str = "This API call must be made with a publishable API key (pk_test_… or pk_live_…): it runs in the browser, where a secret key must never be.";
+/// Our message for a client secret claimed before.
+const ALREADY_CLAIMED_MESSAGE: &str = "This account session's client secret has already been claimed. Client secrets are single-use: create a new account session for every page load.";
+/// Our message for a client secret past its session's `expires_at`.
+const SESSION_EXPIRED_MESSAGE: &str =
+    "This account session has expired. Create a new account session and claim its client secret.";
+/// Our message for a client secret whose session the platform revoked.
+const SESSION_REVOKED_MESSAGE: &str = "This account session has been revoked by the platform. Create a new account session and claim its client secret.";
+/// Our message for a client secret that names no session.
+const UNKNOWN_CLIENT_SECRET_MESSAGE: &str =
+    "No such account session: no session matches this client secret.";
+/// Our message for a test helper called with a live key.
+const TEST_MODE_ONLY_MESSAGE: &str =
+    "Test helpers can only be used in test mode: use a test-mode secret key (sk_test_…).";
+/// Stripe's message for a bank account the account already has.
+const BANK_ACCOUNT_EXISTS_MESSAGE: &str =
+    "A bank account with that routing number and account number already exists for this account.";
+/// Stripe's addition to an unrecognized URL that ends in a slash.
+const TRAILING_SLASH_HINT: &str = " If you are trying to list objects, remove the trailing slash. If you are trying to retrieve an object, make sure you passed a valid (non-empty) identifier in your code.";
+
+/// One row of the error table: everything a response shows.
+#[derive(Debug)]
+struct ErrorRow {
+    /// The HTTP status.
     status: StatusCode,
-    kind: &'static str,
-    code: Option<&'static str>,
+    /// The `type`.
+    kind: ErrorType,
+    /// The `code`, if any.
+    code: Option<Code>,
+    /// The `message`.
     message: String,
+    /// The `param`, if any.
     param: Option<String>,
 }
 
@@ -292,327 +440,344 @@ impl ApiError {
         }
     }
 
-    /// Status, type, code, message and param: the one table of error rendering.
-    fn parts(&self) -> Parts {
+    /// The one table of error rendering: each variant's status, type, code,
+    /// message and param.
+    fn row(&self) -> ErrorRow {
+        use ErrorType::{Api, Idempotency, InvalidRequest};
         use StatusCode as S;
-        let invalid = "invalid_request_error";
-        let (status, kind, code, message, param): (
-            StatusCode,
-            &str,
-            Option<&str>,
-            String,
-            Option<String>,
-        ) = match self {
-            Self::MissingApiKey => (
-                S::UNAUTHORIZED,
-                invalid,
-                None,
-                NO_KEY_MESSAGE.to_owned(),
-                None,
-            ),
-            Self::InvalidApiKey { masked } => (
-                S::UNAUTHORIZED,
-                invalid,
-                None,
-                format!("Invalid API Key provided: {masked}"),
-                None,
-            ),
-            Self::ExpiredApiKey { masked } => (
-                S::UNAUTHORIZED,
-                invalid,
-                Some("api_key_expired"),
-                format!("Expired API Key provided: {masked}"),
-                None,
-            ),
-            Self::SecretKeyRequired => (
-                S::UNAUTHORIZED,
-                invalid,
-                Some("secret_key_required"),
-                PUBLISHABLE_KEY_MESSAGE.to_owned(),
-                None,
-            ),
-            Self::PublishableKeyRequired => (
-                S::UNAUTHORIZED,
-                invalid,
-                Some("publishable_key_required"),
-                "This API call must be made with a publishable API key (pk_test_… or pk_live_…): it runs in the browser, where a secret key must never be.".to_owned(),
-                None,
-            ),
-            Self::EmbeddedKeyRequired { masked } => (
-                S::FORBIDDEN,
-                invalid,
-                None,
-                format!(
+        use StripeCode as C;
+        match self {
+            Self::MissingApiKey => ErrorRow {
+                status: S::UNAUTHORIZED,
+                kind: InvalidRequest,
+                code: None,
+                message: NO_KEY_MESSAGE.to_owned(),
+                param: None,
+            },
+            Self::InvalidApiKey { masked } => ErrorRow {
+                status: S::UNAUTHORIZED,
+                kind: InvalidRequest,
+                code: None,
+                message: format!("Invalid API Key provided: {masked}"),
+                param: None,
+            },
+            Self::ExpiredApiKey { masked } => ErrorRow {
+                status: S::UNAUTHORIZED,
+                kind: InvalidRequest,
+                code: Some(Code::Stripe(C::ApiKeyExpired)),
+                message: format!("Expired API Key provided: {masked}"),
+                param: None,
+            },
+            Self::SecretKeyRequired => ErrorRow {
+                status: S::UNAUTHORIZED,
+                kind: InvalidRequest,
+                code: Some(Code::Stripe(C::SecretKeyRequired)),
+                message: PUBLISHABLE_KEY_MESSAGE.to_owned(),
+                param: None,
+            },
+            Self::PublishableKeyRequired => ErrorRow {
+                status: S::UNAUTHORIZED,
+                kind: InvalidRequest,
+                code: Some(Code::Own(OwnCode::PublishableKeyRequired)),
+                message: PUBLISHABLE_KEY_REQUIRED_MESSAGE.to_owned(),
+                param: None,
+            },
+            Self::EmbeddedKeyRequired { masked } => ErrorRow {
+                status: S::FORBIDDEN,
+                kind: InvalidRequest,
+                code: None,
+                message: format!(
                     "The provided key '{masked}' cannot call the client-side API. It takes embedded session keys (em_test_… or em_live_…), which a browser gets by claiming an account session's client secret at POST /v1/account_sessions/claim."
                 ),
-                None,
-            ),
+                param: None,
+            },
             Self::PermissionDenied {
                 masked_key,
                 account,
                 remedy,
-            } => (
-                S::FORBIDDEN,
-                invalid,
-                None,
-                format!(
+            } => ErrorRow {
+                status: S::FORBIDDEN,
+                kind: InvalidRequest,
+                code: None,
+                message: format!(
                     "The provided key '{masked_key}' does not have the required permissions for this endpoint on account '{account}'. {remedy}"
                 ),
-                None,
-            ),
-            Self::ClaimRefused(refusal) => {
-                let (code, message) = match refusal {
-                    ClaimRefusal::AlreadyClaimed => (
-                        "account_session_already_claimed",
-                        "This account session's client secret has already been claimed. Client secrets are single-use: create a new account session for every page load.",
-                    ),
-                    ClaimRefusal::Expired => (
-                        "account_session_expired",
-                        "This account session has expired. Create a new account session and claim its client secret.",
-                    ),
-                    ClaimRefusal::Revoked => (
-                        "account_session_revoked",
-                        "This account session has been revoked by the platform. Create a new account session and claim its client secret.",
-                    ),
-                };
-                (S::BAD_REQUEST, invalid, Some(code), message.to_owned(), Some("client_secret".to_owned()))
-            }
-            Self::UnknownClientSecret => (
-                S::BAD_REQUEST,
-                invalid,
-                Some("resource_missing"),
-                "No such account session: no session matches this client secret.".to_owned(),
-                Some("client_secret".to_owned()),
-            ),
-            Self::NoSuchObject { object, id } => (
-                S::NOT_FOUND,
-                invalid,
-                Some("resource_missing"),
-                format!("No such {object}: '{id}'"),
-                Some("id".to_owned()),
-            ),
-            Self::TestModeOnly => (
-                S::BAD_REQUEST,
-                invalid,
-                None,
-                "Test helpers can only be used in test mode: use a test-mode secret key (sk_test_…).".to_owned(),
-                None,
-            ),
-            Self::BankAccountExists => (
-                S::BAD_REQUEST,
-                invalid,
-                Some("bank_account_exists"),
-                "A bank account with that routing number and account number already exists for this account.".to_owned(),
-                Some("account_number".to_owned()),
-            ),
-            Self::ParameterMissing { param } => (
-                S::BAD_REQUEST,
-                invalid,
-                Some("parameter_missing"),
-                format!("Missing required param: {param}."),
-                Some(param.clone()),
-            ),
-            Self::ParameterUnknown { params } => {
-                let message = match params.as_slice() {
+                param: None,
+            },
+            Self::ClaimRefused(ClaimRefusal::AlreadyClaimed) => ErrorRow {
+                status: S::BAD_REQUEST,
+                kind: InvalidRequest,
+                code: Some(Code::Own(OwnCode::AccountSessionAlreadyClaimed)),
+                message: ALREADY_CLAIMED_MESSAGE.to_owned(),
+                param: Some("client_secret".to_owned()),
+            },
+            Self::ClaimRefused(ClaimRefusal::Expired) => ErrorRow {
+                status: S::BAD_REQUEST,
+                kind: InvalidRequest,
+                code: Some(Code::Own(OwnCode::AccountSessionExpired)),
+                message: SESSION_EXPIRED_MESSAGE.to_owned(),
+                param: Some("client_secret".to_owned()),
+            },
+            Self::ClaimRefused(ClaimRefusal::Revoked) => ErrorRow {
+                status: S::BAD_REQUEST,
+                kind: InvalidRequest,
+                code: Some(Code::Own(OwnCode::AccountSessionRevoked)),
+                message: SESSION_REVOKED_MESSAGE.to_owned(),
+                param: Some("client_secret".to_owned()),
+            },
+            Self::UnknownClientSecret => ErrorRow {
+                status: S::BAD_REQUEST,
+                kind: InvalidRequest,
+                code: Some(Code::Stripe(C::ResourceMissing)),
+                message: UNKNOWN_CLIENT_SECRET_MESSAGE.to_owned(),
+                param: Some("client_secret".to_owned()),
+            },
+            Self::NoSuchObject { object, id } => ErrorRow {
+                status: S::NOT_FOUND,
+                kind: InvalidRequest,
+                code: Some(Code::Stripe(C::ResourceMissing)),
+                message: format!("No such {object}: '{id}'"),
+                param: Some("id".to_owned()),
+            },
+            Self::TestModeOnly => ErrorRow {
+                status: S::BAD_REQUEST,
+                kind: InvalidRequest,
+                code: None,
+                message: TEST_MODE_ONLY_MESSAGE.to_owned(),
+                param: None,
+            },
+            Self::BankAccountExists => ErrorRow {
+                status: S::BAD_REQUEST,
+                kind: InvalidRequest,
+                code: Some(Code::Stripe(C::BankAccountExists)),
+                message: BANK_ACCOUNT_EXISTS_MESSAGE.to_owned(),
+                param: Some("account_number".to_owned()),
+            },
+            Self::ParameterMissing { param } => ErrorRow {
+                status: S::BAD_REQUEST,
+                kind: InvalidRequest,
+                code: Some(Code::Stripe(C::ParameterMissing)),
+                message: format!("Missing required param: {param}."),
+                param: Some(param.clone()),
+            },
+            Self::ParameterUnknown { params } => ErrorRow {
+                status: S::BAD_REQUEST,
+                kind: InvalidRequest,
+                code: Some(Code::Stripe(C::ParameterUnknown)),
+                message: match params.as_slice() {
                     [one] => format!("Received unknown parameter: {one}"),
                     many => format!("Received unknown parameters: {}", many.join(", ")),
-                };
-                (
-                    S::BAD_REQUEST,
-                    invalid,
-                    Some("parameter_unknown"),
-                    message,
-                    params.first().cloned(),
-                )
-            }
-            Self::ParameterInvalidEmpty { param } => (
-                S::BAD_REQUEST,
-                invalid,
-                Some("parameter_invalid_empty"),
-                format!(
+                },
+                param: params.first().cloned(),
+            },
+            Self::ParameterInvalidEmpty { param } => ErrorRow {
+                status: S::BAD_REQUEST,
+                kind: InvalidRequest,
+                code: Some(Code::Stripe(C::ParameterInvalidEmpty)),
+                message: format!(
                     "You passed an empty string for '{param}'. We assume empty values are an attempt to unset a parameter; however '{param}' cannot be unset. You should remove '{param}' from your request or supply a non-empty value."
                 ),
-                Some(param.clone()),
-            ),
-            Self::InvalidBoolean { param, value } => (
-                S::BAD_REQUEST,
-                invalid,
-                None,
-                format!("Invalid boolean: {value}"),
-                Some(param.clone()),
-            ),
-            Self::InvalidInteger { param, value } => (
-                S::BAD_REQUEST,
-                invalid,
-                Some("parameter_invalid_integer"),
-                format!("Invalid integer: {value}"),
-                Some(param.clone()),
-            ),
-            Self::InvalidEmail { param, value } => (
-                S::BAD_REQUEST,
-                invalid,
-                Some("email_invalid"),
-                format!("Invalid email address: {value}"),
-                Some(param.clone()),
-            ),
-            Self::ParametersExclusive { params } => (
-                S::BAD_REQUEST,
-                invalid,
-                Some("parameters_exclusive"),
-                format!(
+                param: Some(param.clone()),
+            },
+            Self::InvalidBoolean { param, value } => ErrorRow {
+                status: S::BAD_REQUEST,
+                kind: InvalidRequest,
+                code: None,
+                message: format!("Invalid boolean: {value}"),
+                param: Some(param.clone()),
+            },
+            Self::InvalidInteger { param, value } => ErrorRow {
+                status: S::BAD_REQUEST,
+                kind: InvalidRequest,
+                code: Some(Code::Stripe(C::ParameterInvalidInteger)),
+                message: format!("Invalid integer: {value}"),
+                param: Some(param.clone()),
+            },
+            Self::InvalidEmail { param, value } => ErrorRow {
+                status: S::BAD_REQUEST,
+                kind: InvalidRequest,
+                code: Some(Code::Stripe(C::EmailInvalid)),
+                message: format!("Invalid email address: {value}"),
+                param: Some(param.clone()),
+            },
+            Self::ParametersExclusive { params } => ErrorRow {
+                status: S::BAD_REQUEST,
+                kind: InvalidRequest,
+                code: Some(Code::Stripe(C::ParametersExclusive)),
+                message: format!(
                     "You may only specify one of these parameters: {}.",
                     params.join(", ")
                 ),
-                params.first().map(|param| (*param).to_owned()),
-            ),
-            Self::InvalidParam { param, message } => (
-                S::BAD_REQUEST,
-                invalid,
-                None,
-                message.clone(),
-                Some(param.clone()),
-            ),
-            Self::InvalidRequest { message } => (S::BAD_REQUEST, invalid, None, message.clone(), None),
-            Self::CannotExpand { path, param } => (
-                S::BAD_REQUEST,
-                invalid,
-                None,
-                format!("This property cannot be expanded ({path})."),
-                Some(param.clone()),
-            ),
+                param: params.first().map(|param| (*param).to_owned()),
+            },
+            Self::InvalidParam { param, message } => ErrorRow {
+                status: S::BAD_REQUEST,
+                kind: InvalidRequest,
+                code: None,
+                message: message.clone(),
+                param: Some(param.clone()),
+            },
+            Self::InvalidRequest { message } => ErrorRow {
+                status: S::BAD_REQUEST,
+                kind: InvalidRequest,
+                code: None,
+                message: message.clone(),
+                param: None,
+            },
+            Self::CannotExpand { path, param } => ErrorRow {
+                status: S::BAD_REQUEST,
+                kind: InvalidRequest,
+                code: None,
+                message: format!("This property cannot be expanded ({path})."),
+                param: Some(param.clone()),
+            },
             Self::ResourceMissing {
                 object,
                 id,
                 param,
                 exists_in,
-            } => {
-                let mut message = format!("No such {object}: '{id}'");
-                if let Some(other) = exists_in {
-                    message.push_str(&format!(
-                        "; a similar object exists in {other} mode, but a {} mode key was used to make this request.",
+            } => ErrorRow {
+                status: S::BAD_REQUEST,
+                kind: InvalidRequest,
+                code: Some(Code::Stripe(C::ResourceMissing)),
+                message: match exists_in {
+                    None => format!("No such {object}: '{id}'"),
+                    Some(other) => format!(
+                        "No such {object}: '{id}'; a similar object exists in {other} mode, but a {} mode key was used to make this request.",
                         other.other()
-                    ));
-                }
-                (
-                    S::BAD_REQUEST,
-                    invalid,
-                    Some("resource_missing"),
-                    message,
-                    param.clone(),
-                )
-            }
+                    ),
+                },
+                param: param.clone(),
+            },
             Self::AccountInvalid {
                 masked_key,
                 account,
-            } => (
-                S::FORBIDDEN,
-                invalid,
-                Some("account_invalid"),
-                format!(
+            } => ErrorRow {
+                status: S::FORBIDDEN,
+                kind: InvalidRequest,
+                code: Some(Code::Stripe(C::AccountInvalid)),
+                message: format!(
                     "The provided key '{masked_key}' does not have access to account '{account}' (or that account does not exist). Application access may have been revoked."
                 ),
-                None,
-            ),
-            Self::UnrecognizedUrl { method, path } => {
-                let mut message = format!(
-                    "Unrecognized request URL ({method}: {path}). Please see https://stripe.com/docs or we can help at https://support.stripe.com/."
-                );
-                if path.len() > 1 && path.ends_with('/') {
-                    message.push_str(" If you are trying to list objects, remove the trailing slash. If you are trying to retrieve an object, make sure you passed a valid (non-empty) identifier in your code.");
-                }
-                (S::NOT_FOUND, invalid, None, message, None)
-            }
-            Self::NotFormEncoded => (
-                S::BAD_REQUEST,
-                invalid,
-                None,
-                NOT_FORM_ENCODED_MESSAGE.to_owned(),
-                None,
-            ),
-            Self::BodyTooLarge { limit } => (
-                S::PAYLOAD_TOO_LARGE,
-                invalid,
-                None,
-                format!("The request body is too large: the limit is {limit} bytes."),
-                None,
-            ),
-            Self::BodyReadTimeout { limit } => (
-                S::REQUEST_TIMEOUT,
-                invalid,
-                None,
-                format!("The request body was not received within {}.", humantime::format_duration(*limit)),
-                None,
-            ),
-            Self::InvalidApiVersion { version } => (
-                S::BAD_REQUEST,
-                invalid,
-                None,
-                format!("Invalid Stripe API version: {version}"),
-                None,
-            ),
-            Self::IdempotencyKeyTooLong { len } => (
-                S::BAD_REQUEST,
-                invalid,
-                None,
-                format!("Idempotency keys can be at most 255 characters long, but the Idempotency-Key header sent has {len}."),
-                None,
-            ),
-            Self::IdempotencyParamsMismatch { key } => (
-                S::BAD_REQUEST,
-                "idempotency_error",
-                None,
-                format!(
+                param: None,
+            },
+            Self::UnrecognizedUrl { method, path } => ErrorRow {
+                status: S::NOT_FOUND,
+                kind: InvalidRequest,
+                code: None,
+                message: format!(
+                    "Unrecognized request URL ({method}: {path}). Please see https://stripe.com/docs or we can help at https://support.stripe.com/.{}",
+                    if path.len() > 1 && path.ends_with('/') {
+                        TRAILING_SLASH_HINT
+                    } else {
+                        ""
+                    }
+                ),
+                param: None,
+            },
+            Self::NotFormEncoded => ErrorRow {
+                status: S::BAD_REQUEST,
+                kind: InvalidRequest,
+                code: None,
+                message: NOT_FORM_ENCODED_MESSAGE.to_owned(),
+                param: None,
+            },
+            Self::BodyTooLarge { limit } => ErrorRow {
+                status: S::PAYLOAD_TOO_LARGE,
+                kind: InvalidRequest,
+                code: None,
+                message: format!("The request body is too large: the limit is {limit} bytes."),
+                param: None,
+            },
+            Self::BodyReadTimeout { limit } => ErrorRow {
+                status: S::REQUEST_TIMEOUT,
+                kind: InvalidRequest,
+                code: None,
+                message: format!(
+                    "The request body was not received within {}.",
+                    humantime::format_duration(*limit)
+                ),
+                param: None,
+            },
+            Self::InvalidApiVersion { version } => ErrorRow {
+                status: S::BAD_REQUEST,
+                kind: InvalidRequest,
+                code: None,
+                message: format!("Invalid Stripe API version: {version}"),
+                param: None,
+            },
+            Self::IdempotencyKeyTooLong { len } => ErrorRow {
+                status: S::BAD_REQUEST,
+                kind: InvalidRequest,
+                code: None,
+                message: format!(
+                    "Idempotency keys can be at most 255 characters long, but the Idempotency-Key header sent has {len}."
+                ),
+                param: None,
+            },
+            Self::IdempotencyParamsMismatch { key } => ErrorRow {
+                status: S::BAD_REQUEST,
+                kind: Idempotency,
+                code: None,
+                message: format!(
                     "Keys for idempotent requests can only be used with the same parameters they were first used with. Try using a key other than '{key}' if you meant to execute a different request."
                 ),
-                None,
-            ),
+                param: None,
+            },
             Self::IdempotencyEndpointMismatch {
                 key,
                 original_path,
                 path,
-            } => (
-                S::BAD_REQUEST,
-                "idempotency_error",
-                None,
-                format!(
+            } => ErrorRow {
+                status: S::BAD_REQUEST,
+                kind: Idempotency,
+                code: None,
+                message: format!(
                     "Keys for idempotent requests can only be used for the same endpoint they were first used for ('{original_path}' vs '{path}'). Try using a key other than '{key}' if you meant to execute a different request."
                 ),
-                None,
-            ),
-            Self::IdempotencyKeyInUse { key } => (
-                S::CONFLICT,
-                invalid,
-                Some("idempotency_key_in_use"),
-                format!(
+                param: None,
+            },
+            Self::IdempotencyKeyInUse { key } => ErrorRow {
+                status: S::CONFLICT,
+                kind: InvalidRequest,
+                code: Some(Code::Stripe(C::IdempotencyKeyInUse)),
+                message: format!(
                     "There is currently another in-progress request using this Idempotent Key (that probably means you submitted twice, and the other request is still going through): {key}. Please try again later."
                 ),
-                None,
-            ),
-                        Self::RateLimited { mode } => (
-                S::TOO_MANY_REQUESTS,
-                invalid,
-                Some("rate_limit"),
-                match mode {
-                    Mode::Live => "Request rate limit exceeded. You can learn more about rate limits here https://stripe.com/docs/rate-limits.",
-                    Mode::Test => "Testmode request rate limit exceeded, the rate limits in testmode are lower than livemode. You can learn more about rate limits here https://stripe.com/docs/rate-limits.",
-                }
-                .to_owned(),
-                None,
-            ),
-            Self::Internal { retryable, .. } => (
-                S::INTERNAL_SERVER_ERROR,
-                "api_error",
-                None,
-                if *retryable { INTERNAL_RETRYABLE_MESSAGE } else { INTERNAL_MESSAGE }.to_owned(),
-                None,
-            ),
-        };
-        Parts {
-            status,
-            kind,
-            code,
-            message,
-            param,
+                param: None,
+            },
+            Self::RateLimited { mode: Mode::Live } => ErrorRow {
+                status: S::TOO_MANY_REQUESTS,
+                kind: InvalidRequest,
+                code: Some(Code::Stripe(C::RateLimit)),
+                message: RATE_LIMITED_LIVE_MESSAGE.to_owned(),
+                param: None,
+            },
+            Self::RateLimited { mode: Mode::Test } => ErrorRow {
+                status: S::TOO_MANY_REQUESTS,
+                kind: InvalidRequest,
+                code: Some(Code::Stripe(C::RateLimit)),
+                message: RATE_LIMITED_TEST_MESSAGE.to_owned(),
+                param: None,
+            },
+            Self::Internal {
+                retryable: true, ..
+            } => ErrorRow {
+                status: S::INTERNAL_SERVER_ERROR,
+                kind: Api,
+                code: None,
+                message: INTERNAL_RETRYABLE_MESSAGE.to_owned(),
+                param: None,
+            },
+            Self::Internal {
+                retryable: false, ..
+            } => ErrorRow {
+                status: S::INTERNAL_SERVER_ERROR,
+                kind: Api,
+                code: None,
+                message: INTERNAL_MESSAGE.to_owned(),
+                param: None,
+            },
         }
     }
 
@@ -653,25 +818,17 @@ pub struct InternalErrorReport(pub Arc<String>);
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let parts = self.parts();
+        let row = self.row();
         let body = Envelope {
             error: ErrorObject {
-                code: parts.code,
-                doc_url: parts
-                    .code
-                    .filter(|code| !OWN_CODES.contains(code))
-                    .map(|code| {
-                        format!(
-                            "https://stripe.com/docs/error-codes/{}",
-                            code.replace('_', "-")
-                        )
-                    }),
-                message: &parts.message,
-                param: parts.param.as_deref(),
-                kind: parts.kind,
+                code: row.code.map(Code::as_str),
+                doc_url: row.code.and_then(Code::doc_url),
+                message: &row.message,
+                param: row.param.as_deref(),
+                kind: row.kind.as_str(),
             },
         };
-        let mut response = (parts.status, Json(body)).into_response();
+        let mut response = (row.status, Json(body)).into_response();
         let retry = if self.should_retry() { "true" } else { "false" };
         response
             .headers_mut()
@@ -721,6 +878,18 @@ mod tests {
                 "param": "amount",
                 "type": "invalid_request_error"
             }})
+        );
+    }
+
+    #[tokio::test]
+    async fn our_own_codes_carry_no_doc_url() {
+        let (_, body) = body_of(ApiError::ClaimRefused(ClaimRefusal::Revoked)).await;
+        assert_eq!(body["error"]["code"], "account_session_revoked");
+        assert!(body["error"].get("doc_url").is_none());
+        let (_, body) = body_of(ApiError::UnknownClientSecret).await;
+        assert_eq!(
+            body["error"]["doc_url"],
+            "https://stripe.com/docs/error-codes/resource-missing"
         );
     }
 

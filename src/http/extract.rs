@@ -14,7 +14,7 @@ use super::RequestId;
 use super::error::ApiError;
 use super::form::{self, Decoder, Params};
 use super::idempotent::IdempotencyContext;
-use crate::app::AppState;
+use super::state::AppState;
 use crate::domain::embedded_session::{Capability, EmbeddedSession, KeyState};
 use crate::domain::ids::PlatformId;
 use crate::domain::keys::{KeyKind, PresentedKey};

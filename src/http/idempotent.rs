@@ -11,7 +11,7 @@ use serde::Serialize;
 
 use super::RequestId;
 use super::error::ApiError;
-use crate::app::AppState;
+use super::state::AppState;
 use crate::domain::platform::Tenant;
 use crate::idempotency::{
     Attempt, BeginOutcome, CompletedAttempt, Completion, Fingerprint, IdempotencyKey,

@@ -2,14 +2,19 @@
 //! `GET /v1/openapi.json`.
 //!
 //! It is built in code from [`super::routes::ENDPOINTS`] (the table the tests
-//! check the router against) and the component catalog, so the schemas cannot
-//! drift from what the handlers answer. Bodies are form-encoded with
+//! check the router against), the component catalog and the domain's tables
+//! of wire values, so the schemas cannot drift from what the handlers answer. Bodies are form-encoded with
 //! `deepObject` nesting, as in Stripe's own specification.
 
 use serde_json::{Map, Value, json};
 
+use super::error::error_types;
 use super::routes::ENDPOINTS;
 use super::version::DEFAULT_API_VERSION;
+use crate::domain::account::{
+    AccountType, DashboardType, FeePayer, LossesPayer, RequirementCollection,
+};
+use crate::domain::capability::CapabilityStatus;
 use crate::domain::catalog::CATALOG;
 
 /// The document.
@@ -52,6 +57,15 @@ pub fn document() -> Value {
 /// A `$ref` to a schema of this document.
 fn schema_ref(name: &str) -> Value {
     json!({"$ref": format!("#/components/schemas/{name}")})
+}
+
+/// A string that is one of `values`' wire spellings, listed alphabetically
+/// as Stripe's specification lists them. Generated from the domain's own
+/// tables, so the document cannot drift from what is parsed and answered.
+fn string_enum<T>(values: &[(&'static str, T)]) -> Value {
+    let mut names: Vec<&str> = values.iter().map(|(name, _)| *name).collect();
+    names.sort_unstable();
+    json!({"type": "string", "enum": names})
 }
 
 /// A nullable string.
@@ -158,17 +172,14 @@ fn operation(method: &str, path: &str) -> Value {
                 "type": "object",
                 "additionalProperties": false,
                 "properties": {
-                    "fees": {"type": "object", "properties": {"payer": {"type": "string", "enum": ["account", "application"]}}, "additionalProperties": false},
-                    "losses": {"type": "object", "properties": {"payments": {"type": "string", "enum": ["application", "stripe"]}}, "additionalProperties": false},
-                    "requirement_collection": {"type": "string", "enum": ["application", "stripe"]},
-                    "stripe_dashboard": {"type": "object", "properties": {"type": {"type": "string", "enum": ["express", "full", "none"]}}, "additionalProperties": false},
+                    "fees": {"type": "object", "properties": {"payer": string_enum(FeePayer::CREATABLE)}, "additionalProperties": false},
+                    "losses": {"type": "object", "properties": {"payments": string_enum(LossesPayer::VALUES)}, "additionalProperties": false},
+                    "requirement_collection": string_enum(RequirementCollection::VALUES),
+                    "stripe_dashboard": {"type": "object", "properties": {"type": string_enum(DashboardType::VALUES)}, "additionalProperties": false},
                 },
             });
             let mut properties = account_update_properties();
-            properties.insert(
-                "type".to_owned(),
-                json!({"type": "string", "enum": ["custom", "express", "standard"]}),
-            );
+            properties.insert("type".to_owned(), string_enum(AccountType::CREATABLE));
             properties.insert("controller".to_owned(), controller);
             properties.insert(
                 "country".to_owned(),
@@ -318,11 +329,11 @@ fn schemas() -> Value {
         "type": "object",
         "required": ["fees", "is_controller", "losses", "requirement_collection", "stripe_dashboard", "type"],
         "properties": {
-            "fees": {"type": "object", "required": ["payer"], "properties": {"payer": {"type": "string", "enum": ["account", "application", "application_custom", "application_express"]}}},
+            "fees": {"type": "object", "required": ["payer"], "properties": {"payer": string_enum(FeePayer::VALUES)}},
             "is_controller": {"type": "boolean"},
-            "losses": {"type": "object", "required": ["payments"], "properties": {"payments": {"type": "string", "enum": ["application", "stripe"]}}},
-            "requirement_collection": {"type": "string", "enum": ["application", "stripe"]},
-            "stripe_dashboard": {"type": "object", "required": ["type"], "properties": {"type": {"type": "string", "enum": ["express", "full", "none"]}}},
+            "losses": {"type": "object", "required": ["payments"], "properties": {"payments": string_enum(LossesPayer::VALUES)}},
+            "requirement_collection": string_enum(RequirementCollection::VALUES),
+            "stripe_dashboard": {"type": "object", "required": ["type"], "properties": {"type": string_enum(DashboardType::VALUES)}},
             "type": {"type": "string", "enum": ["account", "application"]},
         },
     });
@@ -338,7 +349,7 @@ fn schemas() -> Value {
                     "doc_url": {"type": "string"},
                     "message": {"type": "string"},
                     "param": {"type": "string"},
-                    "type": {"type": "string", "enum": ["api_error", "idempotency_error", "invalid_request_error"]},
+                    "type": {"type": "string", "enum": error_types().collect::<Vec<_>>()},
                 },
                 "additionalProperties": false,
             }},
@@ -352,7 +363,7 @@ fn schemas() -> Value {
                 "id": {"type": "string", "pattern": "^acct_[A-Za-z0-9]+$"},
                 "object": {"type": "string", "enum": ["account"]},
                 "business_profile": {"type": "object", "required": ["name", "url"], "properties": {"name": nullable_string(), "url": nullable_string()}},
-                "capabilities": {"type": "object", "additionalProperties": {"type": "string", "enum": ["active", "inactive", "pending"]}},
+                "capabilities": {"type": "object", "additionalProperties": string_enum(CapabilityStatus::VALUES)},
                 "charges_enabled": {"type": "boolean"},
                 "controller": controller,
                 "country": {"type": "string"},
@@ -361,7 +372,7 @@ fn schemas() -> Value {
                 "email": nullable_string(),
                 "metadata": {"type": "object", "additionalProperties": {"type": "string"}, "description": "Absent from the connected account's own view."},
                 "payouts_enabled": {"type": "boolean"},
-                "type": {"type": "string", "enum": ["custom", "express", "none", "standard"]},
+                "type": string_enum(AccountType::VALUES),
             },
             "additionalProperties": false,
         },

@@ -51,7 +51,11 @@ mod tests {
         let parts: Vec<&str> = header.split(',').collect();
         assert_eq!(parts.len(), 3);
         assert_eq!(parts[0], "t=5");
-        assert!(parts[1..].iter().all(|p| p.starts_with("v1=") && p.len() == 67));
+        assert!(
+            parts[1..]
+                .iter()
+                .all(|p| p.starts_with("v1=") && p.len() == 67)
+        );
         assert_ne!(parts[1], parts[2]);
     }
 }

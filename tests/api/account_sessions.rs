@@ -3,8 +3,8 @@
 
 use std::time::Duration;
 
-use connect_sessions::config::ApiConfig;
 use connect_sessions::domain::keys::SecretHash;
+use connect_sessions::http::settings::ApiConfig;
 use serde_json::{Value, json};
 
 use crate::helpers::{

@@ -5,8 +5,8 @@
 use std::num::NonZeroU32;
 use std::time::Duration;
 
-use connect_sessions::config::ApiConfig;
-use connect_sessions::rate_limit::RateLimits;
+use connect_sessions::http::rate_limit::RateLimits;
+use connect_sessions::http::settings::ApiConfig;
 use connect_sessions::server::ConnectionLimits;
 use reqwest::Method;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};

@@ -8,10 +8,11 @@
 
 use std::sync::{Arc, Once};
 
-use connect_sessions::app::{App, AppState};
+use connect_sessions::app::App;
 use connect_sessions::clock::{ManualClock, Timestamp};
-use connect_sessions::config::ApiConfig;
 use connect_sessions::domain::platform::NewPlatform;
+use connect_sessions::http::settings::ApiConfig;
+use connect_sessions::http::state::AppState;
 use connect_sessions::keyring::Keyring;
 use connect_sessions::store::Store;
 use connect_sessions::telemetry::{self, LogFormat};

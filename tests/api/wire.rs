@@ -849,9 +849,9 @@ async fn a_body_over_the_limit_is_a_413_in_stripes_envelope() {
 #[tokio::test]
 async fn a_body_exactly_at_a_configured_limit_is_read() {
     // Arrange
-    let config = connect_sessions::config::ApiConfig {
+    let config = connect_sessions::http::settings::ApiConfig {
         max_body_bytes: 64,
-        ..connect_sessions::config::ApiConfig::default()
+        ..connect_sessions::http::settings::ApiConfig::default()
     };
     let app = spawn_app_with(config).await;
     let fits = format!("metadata[k]={}", "v".repeat(64 - "metadata[k]=".len()));

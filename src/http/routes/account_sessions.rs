@@ -6,7 +6,6 @@ use axum::routing::post;
 use axum::{Json, Router};
 use serde::Serialize;
 
-use crate::app::AppState;
 use crate::domain::account_session::AccountSessionRecord;
 use crate::domain::account_session::{ClientSecret, NewAccountSession};
 use crate::domain::catalog::{
@@ -14,14 +13,15 @@ use crate::domain::catalog::{
 };
 use crate::domain::embedded_session::{EmbeddedSession, NewEmbeddedSession};
 use crate::domain::ids::AccountId;
+use crate::http::cache::AccountLookup;
 use crate::http::error::ApiError;
 use crate::http::extract::{FromParams, PublishableKeyAuth, SecretKeyAuth, StripeForm};
 use crate::http::form::Params;
+use crate::http::params::read_expand;
+use crate::http::responses::EmbeddedSessionResponse;
+use crate::http::state::AppState;
 use crate::idempotency::KeyRealm;
 use crate::store::{ClaimOutcome, SessionInsertOutcome};
-
-use super::embedded::EmbeddedSessionResponse;
-use super::read_expand;
 
 /// The account-session routes.
 pub fn router() -> Router<AppState> {
@@ -127,27 +127,15 @@ async fn create_account_session(
                 exists_in,
             };
             let account_id = AccountId::parse(&params.account).ok_or_else(|| missing(None))?;
-            // An account's mode and controller never change: remembered ones serve.
-            // Whether it still exists, the store re-checks as it inserts.
-            let controller = match state.caches.account(&tenant.platform, &account_id) {
-                Some((mode, controller)) if mode == tenant.mode => controller,
-                _ => {
-                    let account = state
-                        .store
-                        .find_account(&tenant.platform, &account_id)
-                        .await?
-                        .ok_or_else(|| missing(None))?;
-                    state.caches.remember_account(
-                        tenant.platform.clone(),
-                        account_id.clone(),
-                        account.mode,
-                        account.controller,
-                    );
-                    if account.mode != tenant.mode {
-                        return Err(missing(Some(account.mode)));
-                    }
-                    account.controller
-                }
+            // Whether the account still exists, the store re-checks as it inserts.
+            let lookup = state
+                .caches
+                .account_controller(state.store.as_ref(), tenant, &account_id)
+                .await?;
+            let controller = match lookup {
+                AccountLookup::Found(controller) => controller,
+                AccountLookup::Missing => return Err(missing(None)),
+                AccountLookup::OtherMode(mode) => return Err(missing(Some(mode))),
             };
             let components = ResolvedComponents::resolve(&params.components, &controller)
                 .map_err(|violation| ApiError::invalid(violation.param(), violation.to_string()))?;

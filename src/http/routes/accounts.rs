@@ -1,28 +1,28 @@
 //! `/v1/accounts`: create, retrieve, update, delete and list connected accounts.
 
-use std::collections::BTreeMap;
-
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use serde::Serialize;
 
-use crate::app::AppState;
 use crate::domain::account::{
     Account, AccountType, AccountUpdate, BusinessProfile, Controller, ControllerChoice,
-    ControllerProperties, DashboardType, FeePayer, FieldUpdate, LossesPayer, Metadata,
-    MetadataUpdate, NewAccount, RequirementCollection,
+    ControllerProperties, DashboardType, FeePayer, LossesPayer, Metadata, MetadataUpdate,
+    NewAccount, RequirementCollection,
 };
+use crate::domain::capability;
 use crate::domain::ids::{AccountId, ExternalAccountId};
 use crate::http::error::ApiError;
 use crate::http::extract::{FromParams, NoParams, SecretKeyAuth, StripeForm, StripeQuery};
 use crate::http::form::{Cleared, FormValue, Params, first_leaf_param};
+use crate::http::params::{
+    ACCOUNT_EXPANDABLE, ListParams, read_business_profile, read_email, read_email_update,
+    read_expand,
+};
+use crate::http::responses::{AccountResponse, BankAccountResponse, DeletedResponse, ListResponse};
+use crate::http::state::AppState;
 use crate::idempotency::KeyRealm;
 use crate::store::AccountUpdateOutcome;
-
-use super::embedded::{BankAccountResponse, DeletedResponse};
-use super::{ListParams, ListResponse, read_expand};
 
 /// The account routes.
 pub fn router() -> Router<AppState> {
@@ -40,106 +40,6 @@ pub fn router() -> Router<AppState> {
         )
 }
 
-/// Fields of the account object that `expand[]` may name (the spec's
-/// `x-expandableFields`); all are rendered in full already.
-pub(super) const EXPANDABLE: &[&str] = &[
-    "business_profile",
-    "capabilities",
-    "company",
-    "controller",
-    "external_accounts",
-    "future_requirements",
-    "groups",
-    "individual",
-    "requirements",
-    "settings",
-    "tos_acceptance",
-];
-
-/// Capabilities a platform may request (`capabilities[NAME][requested]`), from
-/// the spec's `account_capabilities`.
-const CAPABILITIES: &[&str] = &[
-    "acss_debit_payments",
-    "affirm_payments",
-    "afterpay_clearpay_payments",
-    "alma_payments",
-    "amazon_pay_payments",
-    "app_distribution",
-    "au_becs_debit_payments",
-    "bacs_debit_payments",
-    "bancontact_payments",
-    "bank_transfer_payments",
-    "billie_payments",
-    "bizum_payments",
-    "blik_payments",
-    "boleto_payments",
-    "card_issuing",
-    "card_payments",
-    "cartes_bancaires_payments",
-    "cashapp_payments",
-    "crypto_payments",
-    "eps_payments",
-    "fpx_payments",
-    "gb_bank_transfer_payments",
-    "giropay_payments",
-    "grabpay_payments",
-    "ideal_payments",
-    "india_international_payments",
-    "jcb_payments",
-    "jp_bank_transfer_payments",
-    "kakao_pay_payments",
-    "klarna_payments",
-    "konbini_payments",
-    "kr_card_payments",
-    "legacy_payments",
-    "link_payments",
-    "mb_way_payments",
-    "mobilepay_payments",
-    "multibanco_payments",
-    "mx_bank_transfer_payments",
-    "naver_pay_payments",
-    "nz_bank_account_becs_debit_payments",
-    "oxxo_payments",
-    "p24_payments",
-    "pay_by_bank_payments",
-    "payco_payments",
-    "paynow_payments",
-    "payto_payments",
-    "pix_payments",
-    "promptpay_payments",
-    "revolut_pay_payments",
-    "samsung_pay_payments",
-    "satispay_payments",
-    "scalapay_payments",
-    "sepa_bank_transfer_payments",
-    "sepa_debit_payments",
-    "sofort_payments",
-    "sunbit_payments",
-    "swish_payments",
-    "tax_reporting_us_1099_k",
-    "tax_reporting_us_1099_misc",
-    "transfers",
-    "treasury",
-    "twint_payments",
-    "upi_payments",
-    "us_bank_account_ach_payments",
-    "us_bank_transfer_payments",
-    "zip_payments",
-];
-
-/// Values `type` accepts at creation (`none` is only ever a response value).
-const CREATABLE_TYPES: &[(&str, AccountType)] = &[
-    ("custom", AccountType::Custom),
-    ("express", AccountType::Express),
-    ("standard", AccountType::Standard),
-];
-
-/// Values `controller[fees][payer]` accepts at creation.
-const CREATABLE_FEE_PAYERS: &[(&str, FeePayer)] = &[
-    ("account", FeePayer::Account),
-    ("application", FeePayer::Application),
-];
-
 /// `POST /v1/accounts` parameters, checked into the account to create: the
 /// controller combination and metadata limits are validation, so a request
 /// that breaks them never begins executing (and is not saved for idempotency).
@@ -148,7 +48,7 @@ pub struct CreateAccountParams(NewAccount);
 
 impl FromParams for CreateAccountParams {
     fn from_params(params: &mut Params<'_>) -> Option<Self> {
-        let account_type = params.optional_enum("type", CREATABLE_TYPES);
+        let account_type = params.optional_enum("type", AccountType::CREATABLE);
         let properties = read_controller(params);
         let choice = match (account_type, properties) {
             (Some(_), Some(_)) => {
@@ -165,7 +65,7 @@ impl FromParams for CreateAccountParams {
         let metadata = read_metadata(params);
         let (name, url) = read_business_profile(params);
         let capabilities = read_capabilities(params);
-        read_expand(params, EXPANDABLE)?;
+        read_expand(params, ACCOUNT_EXPANDABLE)?;
         let controller = match choice {
             ControllerChoice::Type(account_type) => Controller::for_type(account_type),
             ControllerChoice::Properties(properties) => {
@@ -204,7 +104,7 @@ fn read_controller(params: &mut Params<'_>) -> Option<ControllerProperties> {
     let mut controller = params.optional_hash("controller")?;
     let fees_payer = controller
         .optional_hash("fees")
-        .and_then(|mut fees| fees.optional_enum("payer", CREATABLE_FEE_PAYERS));
+        .and_then(|mut fees| fees.optional_enum("payer", FeePayer::CREATABLE));
     let losses_payments = controller
         .optional_hash("losses")
         .and_then(|mut losses| losses.optional_enum("payments", LossesPayer::VALUES));
@@ -236,51 +136,6 @@ fn read_country(params: &mut Params<'_>) -> Option<String> {
     None
 }
 
-/// Whether `text` looks like an email address: one `@`, something on each side,
-/// a dot in the domain, no spaces.
-fn is_plausible_email(text: &str) -> bool {
-    let Some((local, domain)) = text.split_once('@') else {
-        return false;
-    };
-    !local.is_empty()
-        && domain.contains('.')
-        && !domain.starts_with('.')
-        && !domain.ends_with('.')
-        && !domain.contains('@')
-        && !text.chars().any(char::is_whitespace)
-        && text.len() <= 254
-}
-
-/// `email` at creation.
-fn read_email(params: &mut Params<'_>) -> Option<String> {
-    match params.string_update("email") {
-        FieldUpdate::Set(email) => check_email(params, email),
-        FieldUpdate::Keep | FieldUpdate::Clear => None,
-    }
-}
-
-/// `email` in an update: an empty value removes it.
-pub(super) fn read_email_update(params: &mut Params<'_>) -> FieldUpdate {
-    match params.string_update("email") {
-        FieldUpdate::Set(email) => {
-            check_email(params, email).map_or(FieldUpdate::Keep, FieldUpdate::Set)
-        }
-        other => other,
-    }
-}
-
-fn check_email(params: &mut Params<'_>, email: String) -> Option<String> {
-    if is_plausible_email(&email) {
-        Some(email)
-    } else {
-        params.reject(ApiError::InvalidEmail {
-            param: "email".to_owned(),
-            value: email,
-        });
-        None
-    }
-}
-
 /// `metadata[...]`: merged key by key; an empty value removes a key, and an
 /// empty `metadata` removes them all.
 fn read_metadata(params: &mut Params<'_>) -> MetadataUpdate {
@@ -303,14 +158,6 @@ fn read_metadata(params: &mut Params<'_>) -> MetadataUpdate {
     MetadataUpdate::Merge(entries)
 }
 
-/// `business_profile[name]` and `business_profile[url]`.
-pub(super) fn read_business_profile(params: &mut Params<'_>) -> (FieldUpdate, FieldUpdate) {
-    let Some(mut profile) = params.optional_hash("business_profile") else {
-        return (FieldUpdate::Keep, FieldUpdate::Keep);
-    };
-    (profile.string_update("name"), profile.string_update("url"))
-}
-
 /// `capabilities[NAME][requested]`: the names requested as `true`.
 fn read_capabilities(params: &mut Params<'_>) -> Vec<String> {
     let Some(mut capabilities) = params.optional_hash("capabilities") else {
@@ -318,7 +165,7 @@ fn read_capabilities(params: &mut Params<'_>) -> Vec<String> {
     };
     let mut requested = Vec::new();
     for (name, value) in capabilities.drain() {
-        if !CAPABILITIES.contains(&name.as_str()) {
+        if !capability::is_requestable(&name) {
             capabilities.reject_unknown(&name);
             continue;
         }
@@ -337,12 +184,7 @@ pub struct UpdateAccountParams(AccountUpdate);
 
 impl FromParams for UpdateAccountParams {
     fn from_params(params: &mut Params<'_>) -> Option<Self> {
-        let email = match params.string_update("email") {
-            FieldUpdate::Set(email) => {
-                check_email(params, email).map_or(FieldUpdate::Keep, FieldUpdate::Set)
-            }
-            other => other,
-        };
+        let email = read_email_update(params);
         let metadata = read_metadata(params);
         let (business_profile_name, business_profile_url) = read_business_profile(params);
         if let Some(mut controller) = params.optional_hash("controller") {
@@ -356,7 +198,7 @@ impl FromParams for UpdateAccountParams {
                 "The controller properties of an account cannot be changed after it is created.",
             ));
         }
-        read_expand(params, EXPANDABLE)?;
+        read_expand(params, ACCOUNT_EXPANDABLE)?;
         Some(Self(AccountUpdate {
             email,
             metadata,
@@ -372,116 +214,8 @@ pub struct RetrieveAccountParams;
 
 impl FromParams for RetrieveAccountParams {
     fn from_params(params: &mut Params<'_>) -> Option<Self> {
-        read_expand(params, EXPANDABLE)?;
+        read_expand(params, ACCOUNT_EXPANDABLE)?;
         Some(Self)
-    }
-}
-
-/// The `account` object, with the fields of the spec this server keeps.
-#[derive(Debug, Serialize)]
-pub struct AccountResponse {
-    id: AccountId,
-    object: &'static str,
-    business_profile: BusinessProfileResponse,
-    capabilities: BTreeMap<String, &'static str>,
-    charges_enabled: bool,
-    controller: ControllerResponse,
-    country: String,
-    created: i64,
-    details_submitted: bool,
-    email: Option<String>,
-    /// The platform's own data: absent from the connected account's view.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    metadata: Option<Metadata>,
-    payouts_enabled: bool,
-    #[serde(rename = "type")]
-    account_type: &'static str,
-}
-
-#[derive(Debug, Serialize)]
-struct BusinessProfileResponse {
-    name: Option<String>,
-    url: Option<String>,
-}
-
-#[derive(Debug, Serialize)]
-struct ControllerResponse {
-    fees: FeesResponse,
-    is_controller: bool,
-    losses: LossesResponse,
-    requirement_collection: &'static str,
-    stripe_dashboard: DashboardResponse,
-    #[serde(rename = "type")]
-    controller_type: &'static str,
-}
-
-#[derive(Debug, Serialize)]
-struct FeesResponse {
-    payer: &'static str,
-}
-
-#[derive(Debug, Serialize)]
-struct LossesResponse {
-    payments: &'static str,
-}
-
-#[derive(Debug, Serialize)]
-struct DashboardResponse {
-    #[serde(rename = "type")]
-    dashboard_type: &'static str,
-}
-
-impl From<Account> for AccountResponse {
-    fn from(account: Account) -> Self {
-        let controller = account.controller;
-        Self {
-            account_type: account.account_type().as_str(),
-            id: account.id,
-            object: "account",
-            business_profile: BusinessProfileResponse {
-                name: account.business_profile.name,
-                url: account.business_profile.url,
-            },
-            capabilities: account
-                .capabilities
-                .into_iter()
-                .map(|(name, status)| (name, status.as_str()))
-                .collect(),
-            // No onboarding happens here: accounts never become enabled.
-            charges_enabled: false,
-            // Every account is created by, and so controlled by, its platform.
-            controller: ControllerResponse {
-                fees: FeesResponse {
-                    payer: controller.fees_payer.as_str(),
-                },
-                is_controller: true,
-                losses: LossesResponse {
-                    payments: controller.losses_payments.as_str(),
-                },
-                requirement_collection: controller.requirement_collection.as_str(),
-                stripe_dashboard: DashboardResponse {
-                    dashboard_type: controller.stripe_dashboard.as_str(),
-                },
-                controller_type: "application",
-            },
-            country: account.country,
-            created: account.created.as_secs(),
-            details_submitted: false,
-            email: account.email,
-            metadata: Some(account.metadata),
-            payouts_enabled: false,
-        }
-    }
-}
-
-impl AccountResponse {
-    /// The account as the connected account itself sees it (through an embedded
-    /// session): without the platform's metadata.
-    pub fn for_connected_account(account: Account) -> Self {
-        Self {
-            metadata: None,
-            ..Self::from(account)
-        }
     }
 }
 
@@ -526,12 +260,7 @@ async fn create_account(
             let account = new_account.into_account(tenant.platform, tenant.mode, state.clock.now());
             let save = saver.on_success(|account: &Account| AccountResponse::from(account.clone()));
             state.store.insert_account(&account, save).await?;
-            state.caches.remember_account(
-                account.platform.clone(),
-                account.id.clone(),
-                account.mode,
-                account.controller,
-            );
+            state.caches.remember_account(&account);
             tracing::info!(account = %account.id, "account created");
             Ok(Json(AccountResponse::from(account)).into_response())
         })

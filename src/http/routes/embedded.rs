@@ -6,22 +6,23 @@ use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get};
 use axum::{Json, Router};
-use serde::Serialize;
 
-use crate::app::AppState;
 use crate::domain::account::Account;
-use crate::domain::catalog::ResolvedComponents;
-use crate::domain::embedded_session::{Capability, EmbeddedSession};
+use crate::domain::embedded_session::Capability;
 use crate::domain::external_account::{BankAccount, BankAccountDetails};
-use crate::domain::ids::{AccountId, EmbeddedSessionId, ExternalAccountId};
+use crate::domain::ids::{EmbeddedSessionId, ExternalAccountId};
 use crate::http::error::ApiError;
 use crate::http::extract::{EmbeddedAuth, FromParams, NoParams, StripeForm, StripeQuery};
 use crate::http::form::Params;
+use crate::http::params::{
+    ACCOUNT_EXPANDABLE, ListParams, read_business_profile, read_email_update, read_expand,
+};
+use crate::http::responses::{
+    AccountResponse, BankAccountResponse, DeletedResponse, EmbeddedSessionResponse, ListResponse,
+};
+use crate::http::state::AppState;
 use crate::idempotency::KeyRealm;
 use crate::store::{AccountUpdateOutcome, BankAccountInsertOutcome};
-
-use super::accounts::{AccountResponse, read_business_profile, read_email_update};
-use super::{ListParams, ListResponse, read_expand};
 
 /// The client-side routes.
 pub fn router() -> Router<AppState> {
@@ -42,86 +43,6 @@ pub fn router() -> Router<AppState> {
             "/v1/account/external_accounts/{id}",
             delete(delete_own_bank_account),
         )
-}
-
-/// The `embedded_session` object. `secret` appears only in the claim's response.
-#[derive(Debug, Serialize)]
-pub struct EmbeddedSessionResponse {
-    id: EmbeddedSessionId,
-    object: &'static str,
-    account: AccountId,
-    components: ResolvedComponents,
-    expires_at: i64,
-    livemode: bool,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    secret: Option<String>,
-}
-
-impl EmbeddedSessionResponse {
-    /// The object, with `secret` only when it is being handed out.
-    pub fn new(session: EmbeddedSession, secret: Option<String>) -> Self {
-        Self {
-            id: session.id,
-            object: "embedded_session",
-            account: session.account,
-            components: session.components,
-            expires_at: session.expires_at.as_secs(),
-            livemode: session.mode.is_live(),
-            secret,
-        }
-    }
-}
-
-/// `{"id", "object", "deleted": true}` for a deleted object.
-#[derive(Debug, Serialize)]
-pub struct DeletedResponse<Id> {
-    id: Id,
-    object: &'static str,
-    deleted: bool,
-}
-
-impl<Id> DeletedResponse<Id> {
-    /// The deletion of `id`, an `object`.
-    pub fn new(id: Id, object: &'static str) -> Self {
-        Self {
-            id,
-            object,
-            deleted: true,
-        }
-    }
-}
-
-/// Stripe's `bank_account` object (the fields this server keeps).
-#[derive(Debug, Serialize)]
-pub struct BankAccountResponse {
-    id: ExternalAccountId,
-    object: &'static str,
-    account: AccountId,
-    account_holder_name: Option<String>,
-    country: String,
-    currency: String,
-    fingerprint: String,
-    last4: String,
-    routing_number: Option<String>,
-    status: &'static str,
-}
-
-impl From<BankAccount> for BankAccountResponse {
-    fn from(bank: BankAccount) -> Self {
-        Self {
-            id: bank.id,
-            object: "bank_account",
-            account: bank.account,
-            account_holder_name: bank.account_holder_name,
-            country: bank.country,
-            currency: bank.currency,
-            fingerprint: bank.fingerprint,
-            last4: bank.last4,
-            routing_number: bank.routing_number,
-            // Nothing is ever verified or paid out here.
-            status: "new",
-        }
-    }
 }
 
 #[tracing::instrument(skip_all)]
@@ -155,7 +76,7 @@ pub struct RetrieveOwnAccountParams;
 
 impl FromParams for RetrieveOwnAccountParams {
     fn from_params(params: &mut Params<'_>) -> Option<Self> {
-        read_expand(params, super::accounts::EXPANDABLE)?;
+        read_expand(params, ACCOUNT_EXPANDABLE)?;
         Some(Self)
     }
 }
@@ -194,7 +115,7 @@ impl FromParams for UpdateOwnAccountParams {
     fn from_params(params: &mut Params<'_>) -> Option<Self> {
         let email = read_email_update(params);
         let (business_profile_name, business_profile_url) = read_business_profile(params);
-        read_expand(params, super::accounts::EXPANDABLE)?;
+        read_expand(params, ACCOUNT_EXPANDABLE)?;
         Some(Self(crate::domain::account::AccountUpdate {
             email,
             business_profile_name,
@@ -319,18 +240,14 @@ async fn create_own_bank_account(
             &tenant,
             KeyRealm::Embedded(auth.session.id.clone()),
             async |saver| {
+                // Under every master key, current first: the store refuses a
+                // duplicate stored under a key since rotated out.
                 let known_fingerprints = state.keyring.fingerprints(&details.fingerprint_input());
-                let bank = BankAccount {
-                    id: ExternalAccountId::generate(),
-                    account: auth.session.account.clone(),
-                    fingerprint: known_fingerprints.first().cloned().unwrap_or_default(),
-                    last4: details.last4(),
-                    country: details.country,
-                    currency: details.currency,
-                    account_holder_name: details.account_holder_name,
-                    routing_number: details.routing_number,
-                    created: state.clock.now(),
-                };
+                let bank = details.into_bank_account(
+                    auth.session.account.clone(),
+                    known_fingerprints.first().cloned().unwrap_or_default(),
+                    state.clock.now(),
+                );
                 let save =
                     saver.on_success(|bank: &BankAccount| BankAccountResponse::from(bank.clone()));
                 match state

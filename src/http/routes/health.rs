@@ -6,8 +6,8 @@ use axum::extract::State;
 use axum::routing::get;
 use serde_json::{Value, json};
 
-use crate::app::AppState;
 use crate::http::error::ApiError;
+use crate::http::state::AppState;
 
 /// The health route.
 pub fn router() -> Router<AppState> {

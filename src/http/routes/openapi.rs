@@ -7,7 +7,7 @@ use axum::http::header;
 use axum::response::IntoResponse;
 use axum::routing::get;
 
-use crate::app::AppState;
+use crate::http::state::AppState;
 
 /// The document route.
 pub fn router() -> Router<AppState> {

@@ -1,0 +1,47 @@
+//! The HTTP layer's settings: what serving a request needs to know (session
+//! lifetime, body and form limits, timeouts, rate limits, the default API
+//! version) and the limits on each connection. `config` fills them in from the
+//! command line; nothing here reads the environment.
+
+use std::time::Duration;
+
+use super::form::FormLimits;
+use super::rate_limit::RateLimits;
+use super::version::DEFAULT_API_VERSION;
+use crate::server::ConnectionLimits;
+
+/// What the API needs at request time.
+#[derive(Debug, Clone)]
+pub struct ApiConfig {
+    /// How long an account session lives.
+    pub session_ttl: Duration,
+    /// The `Stripe-Version` answered when a request names none.
+    pub default_api_version: &'static str,
+    /// Bounds on form decoding.
+    pub form_limits: FormLimits,
+    /// The largest request body accepted.
+    pub max_body_bytes: usize,
+    /// Per-platform rate limits, if enabled.
+    pub rate_limits: Option<RateLimits>,
+    /// Time allowed to receive a request's body once its headers are in.
+    pub body_read_timeout: Duration,
+    /// Time allowed to handle a request, body included.
+    pub request_timeout: Duration,
+    /// Limits on each connection (header timeout and size, shutdown grace).
+    pub connection: ConnectionLimits,
+}
+
+impl Default for ApiConfig {
+    fn default() -> Self {
+        Self {
+            session_ttl: Duration::from_secs(30 * 60),
+            default_api_version: DEFAULT_API_VERSION,
+            form_limits: FormLimits::default(),
+            max_body_bytes: 256 * 1024,
+            rate_limits: None,
+            body_read_timeout: Duration::from_secs(10),
+            request_timeout: Duration::from_secs(30),
+            connection: ConnectionLimits::default(),
+        }
+    }
+}
