@@ -1,9 +1,10 @@
 //! Runs POST requests under Stripe's idempotency rules (see [`crate::idempotency`]):
 //! begin the key, replay or refuse, execute, and save what was answered.
 
+use std::marker::PhantomData;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 
+use axum::Json;
 use axum::body::Body;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -11,6 +12,7 @@ use serde::Serialize;
 
 use super::RequestId;
 use super::error::ApiError;
+use super::extract::StripeForm;
 use super::state::AppState;
 use crate::domain::platform::Tenant;
 use crate::idempotency::{
@@ -18,7 +20,7 @@ use crate::idempotency::{
     IdempotencyScope, KeyRealm, LEASE, LeaseToken, RETENTION, SavedResponse,
 };
 use crate::keyring::Keyring;
-use crate::store::Save;
+use crate::store::{Receipt, Save};
 
 /// What a POST needs to run idempotently; built by the form extractor.
 #[derive(Debug, Clone)]
@@ -30,6 +32,78 @@ pub struct IdempotencyContext {
     path: String,
     /// This request's id.
     request_id: RequestId,
+}
+
+/// A handler's successful answer: its body, and the store's proof that the
+/// response was saved with the write (see [`crate::store::Saved`]), if it was.
+#[derive(Debug)]
+pub struct Written<T> {
+    body: T,
+    saved: Receipt,
+}
+
+impl<T> Written<T> {
+    /// `body`, with the receipt of the write that saved it (`None` when the
+    /// store saved nothing: no key, or no write).
+    pub fn new(body: T, saved: Receipt) -> Self {
+        Self { body, saved }
+    }
+}
+
+/// The answer of an idempotent POST whose fresh response body is a `T`: that
+/// response, a replay of the one saved for the same request, or an error.
+#[derive(Debug)]
+pub struct Idempotent<T> {
+    response: Response,
+    body: PhantomData<fn() -> T>,
+}
+
+impl<T> IntoResponse for Idempotent<T> {
+    fn into_response(self) -> Response {
+        self.response
+    }
+}
+
+impl<T> From<ApiError> for Idempotent<T> {
+    fn from(error: ApiError) -> Self {
+        Self::answer(error.into_response())
+    }
+}
+
+impl<T> Idempotent<T> {
+    fn answer(response: Response) -> Self {
+        Self {
+            response,
+            body: PhantomData,
+        }
+    }
+}
+
+impl<P> StripeForm<P> {
+    /// Runs `execute` on the parameters at most once per idempotency key: a
+    /// completed key replays its saved response, a key in flight gets a 409,
+    /// and a key used with other parameters or on another endpoint gets
+    /// Stripe's `idempotency_error`. What `execute` answers is saved for
+    /// replay, with its write when the store proves it did so, else on its own.
+    pub async fn run_idempotent<T: Serialize>(
+        self,
+        state: &AppState,
+        tenant: &Tenant,
+        realm: KeyRealm,
+        execute: impl AsyncFnOnce(P, &Saver) -> Result<Written<T>, ApiError>,
+    ) -> Idempotent<T> {
+        let Self {
+            params,
+            idempotency,
+        } = self;
+        Idempotent::answer(
+            idempotency
+                .run(state, tenant, realm, async |saver| {
+                    execute(params, saver).await
+                })
+                .await,
+        )
+    }
 }
 
 impl IdempotencyContext {
@@ -46,22 +120,22 @@ impl IdempotencyContext {
         }
     }
 
-    /// Runs `execute` at most once per key: a completed key replays its saved
-    /// response, a key in flight gets a 409, and a key used with other
-    /// parameters or on another endpoint gets Stripe's `idempotency_error`.
-    pub async fn run(
+    /// The steps of [`StripeForm::run_idempotent`], top to bottom.
+    async fn run<T: Serialize>(
         self,
         state: &AppState,
         tenant: &Tenant,
         realm: KeyRealm,
-        execute: impl AsyncFnOnce(&Saver) -> Result<Response, ApiError>,
+        execute: impl AsyncFnOnce(&Saver) -> Result<Written<T>, ApiError>,
     ) -> Response {
+        // 1. No key: run, answer.
         let Some((key, fingerprints)) = self.keyed else {
-            return execute(&Saver::default()).await.into_response();
+            return answer(execute(&Saver::default()).await).0;
         };
         let Some(&fingerprint) = fingerprints.first() else {
-            return execute(&Saver::default()).await.into_response();
+            return answer(execute(&Saver::default()).await).0;
         };
+        // 2. Begin: take the key, or learn it is taken or done.
         let scope = IdempotencyScope {
             tenant: tenant.clone(),
             realm,
@@ -91,22 +165,30 @@ impl IdempotencyContext {
             }
             Ok(BeginOutcome::Proceed) => {}
         }
+        // 3. Execute: a write saves the response itself when it can.
         let saver = Saver(Some(SaverInner {
             scope: scope.clone(),
             token,
             keyring: state.keyring.clone(),
-            handed_out: Arc::new(AtomicBool::new(false)),
         }));
-        let result = execute(&saver).await;
-        let saved_with_write = result.is_ok() && saver.handed_out();
-        let mut response = result.into_response();
-        if !saved_with_write {
+        let (mut response, saved) = answer(execute(&saver).await);
+        // 4. Save what no write saved (errors, no-ops).
+        if saved.is_none() {
             response = save_separately(state, &scope, token, response).await;
         }
         if let Ok(value) = HeaderValue::from_str(&self.request_id.0) {
             response.headers_mut().insert("original-request", value);
         }
         response
+    }
+}
+
+/// The response for a handler's result, and the proof that it is saved, if
+/// the store gave one.
+fn answer<T: Serialize>(result: Result<Written<T>, ApiError>) -> (Response, Receipt) {
+    match result {
+        Ok(Written { body, saved }) => (Json(body).into_response(), saved),
+        Err(error) => (error.into_response(), None),
     }
 }
 
@@ -194,7 +276,6 @@ struct SaverInner {
     scope: IdempotencyScope,
     token: LeaseToken,
     keyring: Arc<Keyring>,
-    handed_out: Arc<AtomicBool>,
 }
 
 impl Saver {
@@ -205,7 +286,6 @@ impl Saver {
         R: Serialize,
     {
         let inner = self.0.as_ref()?;
-        inner.handed_out.store(true, Ordering::SeqCst);
         let keyring = inner.keyring.clone();
         let context = inner.scope.seal_context();
         Some(Completion::new(
@@ -233,11 +313,5 @@ impl Saver {
         self.0.as_ref()?;
         let body = body();
         self.on_success(move |_: &T| body)
-    }
-
-    fn handed_out(&self) -> bool {
-        self.0
-            .as_ref()
-            .is_some_and(|inner| inner.handed_out.load(Ordering::SeqCst))
     }
 }

@@ -12,15 +12,15 @@ use crate::domain::ids::{AccountId, PlatformId};
 use crate::domain::platform::Tenant;
 
 use super::engine::{Backend, Lock, SqlStore};
-use super::idempotency_keys::save_completion;
+use super::idempotency_keys::{Receipt, save_completion};
 use super::paging::{Bound, Cursor, Page};
 use super::{Save, StoreError};
 
 /// The result of updating an account.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AccountUpdateOutcome {
-    /// Updated and stored.
-    Updated(Account),
+    /// Updated and stored (with the response, if the request was idempotent).
+    Updated(Account, Receipt),
     /// No such account for this tenant.
     NotFound,
     /// The update breaks a metadata limit; nothing changed.
@@ -35,7 +35,7 @@ pub trait AccountStore {
         &self,
         account: &Account,
         save: Save<Account>,
-    ) -> Result<(), StoreError>;
+    ) -> Result<Receipt, StoreError>;
 
     /// The platform's account with this id, in either mode, unless deleted.
     async fn find_account(
@@ -147,7 +147,7 @@ impl<B: Backend> AccountStore for SqlStore<B> {
         &self,
         account: &Account,
         save: Save<Account>,
-    ) -> Result<(), StoreError> {
+    ) -> Result<Receipt, StoreError> {
         let account = account.clone();
         self.backend
             .transaction(move |tx| {
@@ -194,8 +194,8 @@ impl<B: Backend> AccountStore for SqlStore<B> {
                         Err(invalid) => return Ok(AccountUpdateOutcome::Invalid(invalid)),
                     };
                     tx.update_account_fields(&updated).await?;
-                    save_completion(tx, save, &updated).await?;
-                    Ok(AccountUpdateOutcome::Updated(updated))
+                    let receipt = save_completion(tx, save, &updated).await?;
+                    Ok(AccountUpdateOutcome::Updated(updated, receipt))
                 })
             })
             .await

@@ -13,15 +13,15 @@ use crate::domain::platform::Tenant;
 
 use super::accounts::AccountRows;
 use super::engine::{Backend, Lock, SqlStore};
-use super::idempotency_keys::save_completion;
+use super::idempotency_keys::{Receipt, save_completion};
 use super::paging::{Bound, Cursor, Page};
 use super::{Save, StoreError};
 
 /// The result of attaching a bank account.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum BankAccountInsertOutcome {
-    /// Stored.
-    Created,
+    /// Stored (with the response, if the request was idempotent).
+    Created(Receipt),
     /// The account already has a bank account with this fingerprint.
     Duplicate,
     /// The connected account no longer exists.
@@ -137,8 +137,8 @@ impl<B: Backend> BankAccountStore for SqlStore<B> {
                     {
                         return Ok(BankAccountInsertOutcome::Duplicate);
                     }
-                    save_completion(tx, save, &bank).await?;
-                    Ok(BankAccountInsertOutcome::Created)
+                    let receipt = save_completion(tx, save, &bank).await?;
+                    Ok(BankAccountInsertOutcome::Created(receipt))
                 })
             })
             .await

@@ -80,18 +80,31 @@ pub trait IdempotencyRows {
     ) -> impl Future<Output = Result<u64, StoreError>> + Send;
 }
 
+/// Proof that the store saved an idempotent request's response in the
+/// transaction of its write. Only the store makes one (its field is private to
+/// this module), and only once that transaction committed: a write method
+/// answers `Ok` only after its commit. The HTTP layer skips saving a response
+/// a second time exactly when it holds one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Saved(());
+
+/// What a write that took a [`Save`] hands back: proof that the response was
+/// saved with it, or `None` when there was nothing to save (no idempotency key).
+pub type Receipt = Option<Saved>;
+
 /// Saves an idempotent request's response for the write's result `value`, in
 /// the write's own transaction: a committed write always has its response.
 pub async fn save_completion<T, C: Tx + Send>(
     tx: &mut C,
     save: Save<T>,
     value: &T,
-) -> Result<(), StoreError> {
+) -> Result<Receipt, StoreError> {
     let Some(completion) = save else {
-        return Ok(());
+        return Ok(None);
     };
     let (scope, token, response) = completion.render(value);
-    tx.save_response(&scope, token, &response).await
+    tx.save_response(&scope, token, &response).await?;
+    Ok(Some(Saved(())))
 }
 
 #[async_trait]

@@ -26,7 +26,7 @@ pub mod sqlite;
 pub use accounts::{AccountStore, AccountUpdateOutcome};
 pub use bank_accounts::{BankAccountInsertOutcome, BankAccountStore};
 pub use engine::SqlStore;
-pub use idempotency_keys::IdempotencyStore;
+pub use idempotency_keys::{IdempotencyStore, Receipt, Saved};
 pub use paging::{Cursor, Page};
 pub use platforms::PlatformStore;
 pub use sessions::{ClaimOutcome, SessionInsertOutcome, SessionStore};

@@ -15,15 +15,15 @@ use crate::domain::platform::Tenant;
 
 use super::accounts::AccountRows;
 use super::engine::{Backend, Lock, SqlStore};
-use super::idempotency_keys::save_completion;
+use super::idempotency_keys::{Receipt, save_completion};
 use super::rows::ClaimedSession;
 use super::{Save, StoreError};
 
 /// The result of storing an account session.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SessionInsertOutcome {
-    /// Stored.
-    Created,
+    /// Stored (with the response, if the request was idempotent).
+    Created(Receipt),
     /// The account no longer exists for this tenant (deleted meanwhile); nothing stored.
     AccountMissing,
 }
@@ -31,8 +31,9 @@ pub enum SessionInsertOutcome {
 /// The result of claiming a client secret.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ClaimOutcome {
-    /// This claim won: the embedded session now exists.
-    Claimed(EmbeddedSession),
+    /// This claim won: the embedded session now exists (stored with the
+    /// response, if the request was idempotent).
+    Claimed(EmbeddedSession, Receipt),
     /// No session with this secret for this platform and mode.
     NotFound,
     /// The session exists but cannot be claimed, for this reason.
@@ -93,7 +94,7 @@ pub trait SessionStore {
         secret: SecretHash,
         at: Timestamp,
         save: Save<AccountSessionRecord>,
-    ) -> Result<Option<AccountSessionRecord>, StoreError>;
+    ) -> Result<Option<(AccountSessionRecord, Receipt)>, StoreError>;
 
     /// Moves one of the tenant's account sessions' expiry to `at` (if later),
     /// for the test helper. `None` if there is no such session.
@@ -103,7 +104,7 @@ pub trait SessionStore {
         secret: SecretHash,
         at: Timestamp,
         save: Save<AccountSessionRecord>,
-    ) -> Result<Option<AccountSessionRecord>, StoreError>;
+    ) -> Result<Option<(AccountSessionRecord, Receipt)>, StoreError>;
 
     /// Deletes up to `batch` account sessions (and their embedded sessions) that
     /// expired before `expired_before`; returns how many it deleted.
@@ -201,8 +202,8 @@ impl<B: Backend> SessionStore for SqlStore<B> {
                         return Ok(SessionInsertOutcome::AccountMissing);
                     }
                     tx.insert_session(&tenant, &session).await?;
-                    save_completion(tx, save, &()).await?;
-                    Ok(SessionInsertOutcome::Created)
+                    let receipt = save_completion(tx, save, &()).await?;
+                    Ok(SessionInsertOutcome::Created(receipt))
                 })
             })
             .await
@@ -240,8 +241,8 @@ impl<B: Backend> SessionStore for SqlStore<B> {
                         logged_out_at: None,
                         revoked_at: None,
                     };
-                    save_completion(tx, save, &session).await?;
-                    Ok(ClaimOutcome::Claimed(session))
+                    let receipt = save_completion(tx, save, &session).await?;
+                    Ok(ClaimOutcome::Claimed(session, receipt))
                 })
             })
             .await
@@ -272,7 +273,7 @@ impl<B: Backend> SessionStore for SqlStore<B> {
         secret: SecretHash,
         at: Timestamp,
         save: Save<AccountSessionRecord>,
-    ) -> Result<Option<AccountSessionRecord>, StoreError> {
+    ) -> Result<Option<(AccountSessionRecord, Receipt)>, StoreError> {
         change_session(self, tenant, secret, SessionChange::Revoke, at, save).await
     }
 
@@ -282,7 +283,7 @@ impl<B: Backend> SessionStore for SqlStore<B> {
         secret: SecretHash,
         at: Timestamp,
         save: Save<AccountSessionRecord>,
-    ) -> Result<Option<AccountSessionRecord>, StoreError> {
+    ) -> Result<Option<(AccountSessionRecord, Receipt)>, StoreError> {
         change_session(self, tenant, secret, SessionChange::Expire, at, save).await
     }
 
@@ -308,17 +309,17 @@ async fn change_session<B: Backend>(
     change: SessionChange,
     at: Timestamp,
     save: Save<AccountSessionRecord>,
-) -> Result<Option<AccountSessionRecord>, StoreError> {
+) -> Result<Option<(AccountSessionRecord, Receipt)>, StoreError> {
     let tenant = tenant.clone();
     store
         .backend
         .transaction(move |tx| {
             Box::pin(async move {
-                let record = tx.change_session(&tenant, secret, change, at).await?;
-                if let Some(record) = &record {
-                    save_completion(tx, save, record).await?;
-                }
-                Ok(record)
+                let Some(record) = tx.change_session(&tenant, secret, change, at).await? else {
+                    return Ok(None);
+                };
+                let receipt = save_completion(tx, save, &record).await?;
+                Ok(Some((record, receipt)))
             })
         })
         .await

@@ -501,7 +501,7 @@ async fn background_pruning_on_two_servers_deletes_every_expired_row_once_withou
         )
         .await
         {
-            assert_eq!(outcome.unwrap(), SessionInsertOutcome::Created);
+            assert_eq!(outcome.unwrap(), SessionInsertOutcome::Created(None));
         }
     }
     let claims: Vec<NewEmbeddedSession> = (0..CLAIMED)
@@ -512,7 +512,7 @@ async fn background_pruning_on_two_servers_deletes_every_expired_row_once_withou
     }))
     .await
     {
-        assert!(matches!(outcome.unwrap(), ClaimOutcome::Claimed(_)));
+        assert!(matches!(outcome.unwrap(), ClaimOutcome::Claimed(_, _)));
     }
     let keys: Vec<(IdempotencyScope, Attempt)> = (0..OLD_KEYS)
         .map(|i| {
@@ -622,7 +622,7 @@ async fn background_pruning_on_two_servers_deletes_every_expired_row_once_withou
         )
         .await
         .unwrap();
-    assert!(matches!(claim, ClaimOutcome::Claimed(_)));
+    assert!(matches!(claim, ClaimOutcome::Claimed(_, _)));
 }
 
 /// Where the configured PostgreSQL server listens.

@@ -80,7 +80,7 @@ impl Fixture {
             .insert_account_session(&self.tenant, &session, None)
             .await
             .unwrap();
-        assert_eq!(outcome, SessionInsertOutcome::Created);
+        assert_eq!(outcome, SessionInsertOutcome::Created(None));
         session.secret_hash
     }
 
@@ -232,7 +232,7 @@ async fn an_update_applies_to_the_tenants_account_only() {
         .unwrap();
 
     assert_eq!(other_mode, AccountUpdateOutcome::NotFound);
-    let AccountUpdateOutcome::Updated(updated) = updated else {
+    let AccountUpdateOutcome::Updated(updated, None) = updated else {
         panic!("not updated: {updated:?}");
     };
     assert_eq!(updated.email, None);
@@ -362,7 +362,7 @@ async fn a_secret_is_claimed_once_and_every_later_claim_says_why() {
     let after_revocation = fixture.claim(revoked, NOW).await;
     let unknown = fixture.claim(SecretHash::of("accs_secret__x"), NOW).await;
 
-    let ClaimOutcome::Claimed(session) = won else {
+    let ClaimOutcome::Claimed(session, None) = won else {
         panic!("the first claim lost: {won:?}");
     };
     assert_eq!(session.account, account.id);
@@ -461,10 +461,10 @@ async fn revoking_keeps_the_first_time_and_expiring_only_moves_expiry_earlier() 
         .await
         .unwrap();
 
-    assert_eq!(revoked.revoked_at, Some(NOW));
-    assert_eq!(again.revoked_at, Some(NOW));
-    assert_eq!(expired.expires_at, later);
-    assert_eq!(not_later.expires_at, later);
+    assert_eq!(revoked.0.revoked_at, Some(NOW));
+    assert_eq!(again.0.revoked_at, Some(NOW));
+    assert_eq!(expired.0.expires_at, later);
+    assert_eq!(not_later.0.expires_at, later);
     assert_eq!(unknown, None);
 }
 
@@ -572,7 +572,7 @@ async fn a_bank_account_is_refused_as_a_duplicate_under_any_known_fingerprint() 
         .await
         .unwrap();
 
-    assert_eq!(stored, BankAccountInsertOutcome::Created);
+    assert_eq!(stored, BankAccountInsertOutcome::Created(None));
     assert_eq!(duplicate, BankAccountInsertOutcome::Duplicate);
     assert_eq!(unknown_account, BankAccountInsertOutcome::AccountMissing);
 }
@@ -742,7 +742,7 @@ async fn a_write_saves_its_response_in_its_own_transaction() {
         }
     });
 
-    fixture
+    let receipt = fixture
         .store
         .insert_account(&account, Some(save))
         .await
@@ -756,6 +756,7 @@ async fn a_write_saves_its_response_in_its_own_transaction() {
     let BeginOutcome::Completed(done) = replay else {
         panic!("not completed: {replay:?}");
     };
+    assert!(receipt.is_some(), "the store proves it saved the response");
     assert_eq!(done.response.sealed_body, account.id.as_str().as_bytes());
 }
 

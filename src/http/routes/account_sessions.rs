@@ -1,9 +1,8 @@
 //! `POST /v1/account_sessions`: create an account session for a connected account.
 
+use axum::Router;
 use axum::extract::State;
-use axum::response::{IntoResponse, Response};
 use axum::routing::post;
-use axum::{Json, Router};
 use serde::Serialize;
 
 use crate::domain::account_session::AccountSessionRecord;
@@ -17,6 +16,7 @@ use crate::http::cache::AccountLookup;
 use crate::http::error::ApiError;
 use crate::http::extract::{FromParams, PublishableKeyAuth, SecretKeyAuth, StripeForm};
 use crate::http::form::Params;
+use crate::http::idempotent::{Idempotent, Written};
 use crate::http::params::read_expand;
 use crate::http::responses::EmbeddedSessionResponse;
 use crate::http::state::AppState;
@@ -112,13 +112,12 @@ async fn create_account_session(
     State(state): State<AppState>,
     auth: SecretKeyAuth,
     form: StripeForm<CreateAccountSessionParams>,
-) -> Response {
-    let StripeForm {
-        params,
-        idempotency,
-    } = form;
-    idempotency
-        .run(&state, &auth.tenant, KeyRealm::Secret, async |saver| {
+) -> Idempotent<AccountSessionResponse> {
+    form.run_idempotent(
+        &state,
+        &auth.tenant,
+        KeyRealm::Secret,
+        async |params, saver| {
             let tenant = &auth.tenant;
             let missing = |exists_in| ApiError::ResourceMissing {
                 object: "account",
@@ -157,18 +156,19 @@ async fn create_account_session(
                 components: session.components.clone(),
             };
             let save = saver.on_success_with(|| response.clone());
-            match state
+            let saved = match state
                 .store
                 .insert_account_session(tenant, &session, save)
                 .await?
             {
-                SessionInsertOutcome::Created => {}
+                SessionInsertOutcome::Created(saved) => saved,
                 SessionInsertOutcome::AccountMissing => return Err(missing(None)),
-            }
+            };
             tracing::info!(account = %session.account, "account session created");
-            Ok(Json(response).into_response())
-        })
-        .await
+            Ok(Written::new(response, saved))
+        },
+    )
+    .await
 }
 
 /// Parameters of claim, revoke and expire: the client secret.
@@ -201,13 +201,8 @@ async fn claim_account_session(
     State(state): State<AppState>,
     auth: PublishableKeyAuth,
     form: StripeForm<ClientSecretParams>,
-) -> Response {
-    let StripeForm {
-        params,
-        idempotency,
-    } = form;
-    idempotency
-        .run(&state, &auth.tenant, KeyRealm::Publishable, async |saver| {
+) -> Idempotent<EmbeddedSessionResponse> {
+    form.run_idempotent(&state, &auth.tenant, KeyRealm::Publishable, async |params, saver| {
             let secret = params.secret()?;
             let claim = NewEmbeddedSession::generate(auth.tenant.mode, state.clock.now());
             let key = claim.key.expose().to_owned();
@@ -220,9 +215,9 @@ async fn claim_account_session(
                 .claim_account_session(&auth.tenant, secret.hash(), &claim, save)
                 .await?
             {
-                ClaimOutcome::Claimed(session) => {
+                ClaimOutcome::Claimed(session, saved) => {
                     tracing::info!(embedded_session = %session.id, account = %session.account, "client secret claimed");
-                    Ok(Json(EmbeddedSessionResponse::new(session, Some(key))).into_response())
+                    Ok(Written::new(EmbeddedSessionResponse::new(session, Some(key)), saved))
                 }
                 ClaimOutcome::NotFound => Err(ApiError::UnknownClientSecret),
                 ClaimOutcome::Refused(refusal) => Err(ApiError::ClaimRefused(refusal)),
@@ -264,7 +259,7 @@ async fn revoke_account_session(
     State(state): State<AppState>,
     auth: SecretKeyAuth,
     form: StripeForm<ClientSecretParams>,
-) -> Response {
+) -> Idempotent<AccountSessionStateResponse> {
     change_session(&state, &auth, form, SessionChange::Revoke).await
 }
 
@@ -275,9 +270,9 @@ async fn expire_account_session(
     State(state): State<AppState>,
     auth: SecretKeyAuth,
     form: StripeForm<ClientSecretParams>,
-) -> Response {
+) -> Idempotent<AccountSessionStateResponse> {
     if auth.tenant.mode.is_live() {
-        return ApiError::TestModeOnly.into_response();
+        return ApiError::TestModeOnly.into();
     }
     change_session(&state, &auth, form, SessionChange::Expire).await
 }
@@ -298,20 +293,19 @@ async fn change_session(
     auth: &SecretKeyAuth,
     form: StripeForm<ClientSecretParams>,
     change: SessionChange,
-) -> Response {
-    let StripeForm {
-        params,
-        idempotency,
-    } = form;
+) -> Idempotent<AccountSessionStateResponse> {
     let livemode = auth.tenant.mode.is_live();
-    idempotency
-        .run(state, &auth.tenant, KeyRealm::Secret, async |saver| {
+    form.run_idempotent(
+        state,
+        &auth.tenant,
+        KeyRealm::Secret,
+        async |params, saver| {
             let secret = params.secret()?;
             let save = saver.on_success(move |record: &AccountSessionRecord| {
                 AccountSessionStateResponse::new(record.clone(), livemode)
             });
             let (store, now) = (&state.store, state.clock.now());
-            let record = match change {
+            let (record, saved) = match change {
                 SessionChange::Revoke => {
                     store
                         .revoke_account_session(&auth.tenant, secret.hash(), now, save)
@@ -325,7 +319,11 @@ async fn change_session(
             }
             .ok_or(ApiError::UnknownClientSecret)?;
             tracing::info!(account = %record.account, ?change, "account session changed");
-            Ok(Json(AccountSessionStateResponse::new(record, livemode)).into_response())
-        })
-        .await
+            Ok(Written::new(
+                AccountSessionStateResponse::new(record, livemode),
+                saved,
+            ))
+        },
+    )
+    .await
 }

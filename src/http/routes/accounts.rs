@@ -1,7 +1,6 @@
 //! `/v1/accounts`: create, retrieve, update, delete and list connected accounts.
 
 use axum::extract::{Path, State};
-use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 
@@ -15,6 +14,7 @@ use crate::domain::ids::{AccountId, ExternalAccountId};
 use crate::http::error::ApiError;
 use crate::http::extract::{FromParams, NoParams, SecretKeyAuth, StripeForm, StripeQuery};
 use crate::http::form::{Cleared, FormValue, Params, first_leaf_param};
+use crate::http::idempotent::{Idempotent, Written};
 use crate::http::params::{
     ACCOUNT_EXPANDABLE, ListParams, read_business_profile, read_email, read_email_update,
     read_expand,
@@ -249,22 +249,22 @@ async fn create_account(
     State(state): State<AppState>,
     auth: SecretKeyAuth,
     form: StripeForm<CreateAccountParams>,
-) -> Response {
-    let StripeForm {
-        params: CreateAccountParams(new_account),
-        idempotency,
-    } = form;
+) -> Idempotent<AccountResponse> {
     let tenant = auth.tenant.clone();
-    idempotency
-        .run(&state, &auth.tenant, KeyRealm::Secret, async |saver| {
+    form.run_idempotent(
+        &state,
+        &auth.tenant,
+        KeyRealm::Secret,
+        async |CreateAccountParams(new_account), saver| {
             let account = new_account.into_account(tenant.platform, tenant.mode, state.clock.now());
             let save = saver.on_success(|account: &Account| AccountResponse::from(account.clone()));
-            state.store.insert_account(&account, save).await?;
+            let saved = state.store.insert_account(&account, save).await?;
             state.caches.remember_account(&account);
             tracing::info!(account = %account.id, "account created");
-            Ok(Json(AccountResponse::from(account)).into_response())
-        })
-        .await
+            Ok(Written::new(AccountResponse::from(account), saved))
+        },
+    )
+    .await
 }
 
 #[tracing::instrument(skip_all, fields(account = %id))]
@@ -284,13 +284,12 @@ async fn update_account(
     Path(id): Path<String>,
     auth: SecretKeyAuth,
     form: StripeForm<UpdateAccountParams>,
-) -> Response {
-    let StripeForm {
-        params: UpdateAccountParams(update),
-        idempotency,
-    } = form;
-    idempotency
-        .run(&state, &auth.tenant, KeyRealm::Secret, async |saver| {
+) -> Idempotent<AccountResponse> {
+    form.run_idempotent(
+        &state,
+        &auth.tenant,
+        KeyRealm::Secret,
+        async |UpdateAccountParams(update), saver| {
             let parsed = AccountId::parse(&id).ok_or_else(|| no_access(&auth, &id))?;
             let save = saver.on_success(|account: &Account| AccountResponse::from(account.clone()));
             match state
@@ -298,16 +297,17 @@ async fn update_account(
                 .update_account(&auth.tenant, &parsed, &update, save)
                 .await?
             {
-                AccountUpdateOutcome::Updated(account) => {
-                    Ok(Json(AccountResponse::from(account)).into_response())
+                AccountUpdateOutcome::Updated(account, saved) => {
+                    Ok(Written::new(AccountResponse::from(account), saved))
                 }
                 AccountUpdateOutcome::NotFound => Err(no_access(&auth, &id)),
                 AccountUpdateOutcome::Invalid(invalid) => {
                     Err(ApiError::invalid(invalid.param(), invalid.to_string()))
                 }
             }
-        })
-        .await
+        },
+    )
+    .await
 }
 
 #[tracing::instrument(skip_all, fields(account = %id))]

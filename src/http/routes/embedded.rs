@@ -3,7 +3,6 @@
 //! session's components grant it, and acts only on the session's account.
 
 use axum::extract::{Path, State};
-use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get};
 use axum::{Json, Router};
 
@@ -14,6 +13,7 @@ use crate::domain::ids::{EmbeddedSessionId, ExternalAccountId};
 use crate::http::error::ApiError;
 use crate::http::extract::{EmbeddedAuth, FromParams, NoParams, StripeForm, StripeQuery};
 use crate::http::form::Params;
+use crate::http::idempotent::{Idempotent, Written};
 use crate::http::params::{
     ACCOUNT_EXPANDABLE, ListParams, read_business_profile, read_email_update, read_expand,
 };
@@ -130,42 +130,38 @@ async fn update_own_account(
     State(state): State<AppState>,
     auth: EmbeddedAuth,
     form: StripeForm<UpdateOwnAccountParams>,
-) -> Response {
-    let StripeForm {
-        params: UpdateOwnAccountParams(update),
-        idempotency,
-    } = form;
+) -> Idempotent<AccountResponse> {
     if let Err(denied) = auth.require(Capability::UpdateAccount) {
-        return denied.into_response();
+        return denied.into();
     }
     let tenant = auth.tenant();
-    idempotency
-        .run(
-            &state,
-            &tenant,
-            KeyRealm::Embedded(auth.session.id.clone()),
-            async |saver| {
-                let save = saver.on_success(|account: &Account| {
-                    AccountResponse::for_connected_account(account.clone())
-                });
-                match state
-                    .store
-                    .update_account(&tenant, &auth.session.account, &update, save)
-                    .await?
-                {
-                    AccountUpdateOutcome::Updated(account) => {
-                        Ok(Json(AccountResponse::for_connected_account(account)).into_response())
-                    }
-                    AccountUpdateOutcome::NotFound => Err(ApiError::InvalidApiKey {
-                        masked: auth.key.masked(),
-                    }),
-                    AccountUpdateOutcome::Invalid(invalid) => {
-                        Err(ApiError::invalid(invalid.param(), invalid.to_string()))
-                    }
+    form.run_idempotent(
+        &state,
+        &tenant,
+        KeyRealm::Embedded(auth.session.id.clone()),
+        async |UpdateOwnAccountParams(update), saver| {
+            let save = saver.on_success(|account: &Account| {
+                AccountResponse::for_connected_account(account.clone())
+            });
+            match state
+                .store
+                .update_account(&tenant, &auth.session.account, &update, save)
+                .await?
+            {
+                AccountUpdateOutcome::Updated(account, saved) => Ok(Written::new(
+                    AccountResponse::for_connected_account(account),
+                    saved,
+                )),
+                AccountUpdateOutcome::NotFound => Err(ApiError::InvalidApiKey {
+                    masked: auth.key.masked(),
+                }),
+                AccountUpdateOutcome::Invalid(invalid) => {
+                    Err(ApiError::invalid(invalid.param(), invalid.to_string()))
                 }
-            },
-        )
-        .await
+            }
+        },
+    )
+    .await
 }
 
 #[tracing::instrument(skip_all)]
@@ -225,48 +221,43 @@ async fn create_own_bank_account(
     State(state): State<AppState>,
     auth: EmbeddedAuth,
     form: StripeForm<CreateBankAccountParams>,
-) -> Response {
-    let StripeForm {
-        params: CreateBankAccountParams(details),
-        idempotency,
-    } = form;
+) -> Idempotent<BankAccountResponse> {
     if let Err(denied) = auth.require(Capability::ManageExternalAccounts) {
-        return denied.into_response();
+        return denied.into();
     }
     let tenant = auth.tenant();
-    idempotency
-        .run(
-            &state,
-            &tenant,
-            KeyRealm::Embedded(auth.session.id.clone()),
-            async |saver| {
-                // Under every master key, current first: the store refuses a
-                // duplicate stored under a key since rotated out.
-                let known_fingerprints = state.keyring.fingerprints(&details.fingerprint_input());
-                let bank = details.into_bank_account(
-                    auth.session.account.clone(),
-                    known_fingerprints.first().cloned().unwrap_or_default(),
-                    state.clock.now(),
-                );
-                let save =
-                    saver.on_success(|bank: &BankAccount| BankAccountResponse::from(bank.clone()));
-                match state
-                    .store
-                    .insert_bank_account(&tenant, &bank, &known_fingerprints, save)
-                    .await?
-                {
-                    BankAccountInsertOutcome::Created => {
-                        tracing::info!(bank_account = %bank.id, "bank account attached");
-                        Ok(Json(BankAccountResponse::from(bank)).into_response())
-                    }
-                    BankAccountInsertOutcome::Duplicate => Err(ApiError::BankAccountExists),
-                    BankAccountInsertOutcome::AccountMissing => Err(ApiError::InvalidApiKey {
-                        masked: auth.key.masked(),
-                    }),
+    form.run_idempotent(
+        &state,
+        &tenant,
+        KeyRealm::Embedded(auth.session.id.clone()),
+        async |CreateBankAccountParams(details), saver| {
+            // Under every master key, current first: the store refuses a
+            // duplicate stored under a key since rotated out.
+            let known_fingerprints = state.keyring.fingerprints(&details.fingerprint_input());
+            let bank = details.into_bank_account(
+                auth.session.account.clone(),
+                known_fingerprints.first().cloned().unwrap_or_default(),
+                state.clock.now(),
+            );
+            let save =
+                saver.on_success(|bank: &BankAccount| BankAccountResponse::from(bank.clone()));
+            match state
+                .store
+                .insert_bank_account(&tenant, &bank, &known_fingerprints, save)
+                .await?
+            {
+                BankAccountInsertOutcome::Created(saved) => {
+                    tracing::info!(bank_account = %bank.id, "bank account attached");
+                    Ok(Written::new(BankAccountResponse::from(bank), saved))
                 }
-            },
-        )
-        .await
+                BankAccountInsertOutcome::Duplicate => Err(ApiError::BankAccountExists),
+                BankAccountInsertOutcome::AccountMissing => Err(ApiError::InvalidApiKey {
+                    masked: auth.key.masked(),
+                }),
+            }
+        },
+    )
+    .await
 }
 
 #[tracing::instrument(skip_all, fields(bank_account = %id))]
