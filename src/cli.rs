@@ -123,6 +123,11 @@ struct ServeArgs {
     /// How long an account session lives (e.g. 30m, 1h, 90s).
     #[arg(long, env = "CONNECT_SESSIONS_SESSION_TTL", default_value = "30m", value_parser = parse_positive_duration)]
     session_ttl: Duration,
+    /// How long test mode takes to verify identity that Stripe verifies
+    /// asynchronously (a date of birth of 1901-01-01, an ID number 000000000,
+    /// an address), on the server's clock.
+    #[arg(long, env = "CONNECT_SESSIONS_VERIFICATION_DELAY", default_value = "5s", value_parser = humantime::parse_duration)]
+    verification_delay: Duration,
     /// Master keys, comma-separated, current first (see docs/OPERATIONS.md). Default: a key
     /// file beside the SQLite database (`<database>.key`), created on first start.
     #[arg(
@@ -205,6 +210,7 @@ async fn execute(command: Command) -> anyhow::Result<ExitCode> {
                 database: args.database.database,
                 api: ApiConfig {
                     session_ttl: args.session_ttl,
+                    verification_delay: args.verification_delay,
                     rate_limits: args.rate_limit.then_some(RateLimits {
                         live_per_second: args.rate_limit_live,
                         test_per_second: args.rate_limit_test,

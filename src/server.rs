@@ -63,7 +63,7 @@ pub async fn serve(
     let graceful = GracefulShutdown::new();
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
-        let (stream, _peer) = tokio::select! {
+        let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok(connection) => connection,
                 Err(error) => {
@@ -77,9 +77,17 @@ pub async fn serve(
         };
         // Responses are small and written whole: don't let Nagle delay them.
         let _ = stream.set_nodelay(true);
+        // The peer's address travels with each request, for the handlers that
+        // record where a request came from (terms acceptance).
         let service = router
             .clone()
-            .map_request(|request: hyper::Request<Incoming>| request.map(Body::new));
+            .map_request(move |request: hyper::Request<Incoming>| {
+                let mut request = request.map(Body::new);
+                request
+                    .extensions_mut()
+                    .insert(axum::extract::ConnectInfo(peer));
+                request
+            });
         let connection = builder
             .serve_connection(TokioIo::new(stream), TowerToHyperService::new(service))
             .into_owned();

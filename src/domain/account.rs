@@ -2,12 +2,17 @@
 //! do with an account, the account types they stand for, and the account's
 //! editable data (email, metadata, business profile).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use crate::clock::Timestamp;
 
+use super::external_account::BankAccount;
 use super::ids::{AccountId, PlatformId};
 use super::mode::Mode;
+use super::onboarding::changes::{Identity, IdentityUpdate, Refusal};
+use super::onboarding::identity::{PayoutInterval, PayoutSchedule, Weekday};
+use super::onboarding::requirements::{self, Assessment, Subject};
+use super::onboarding::verification::Verifier;
 
 // At its old path too, where the stores import it from.
 pub use super::capability::CapabilityStatus;
@@ -365,13 +370,58 @@ impl MetadataUpdate {
     }
 }
 
-/// The public business details of an account (the subset this server keeps).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// The public business details of an account (`business_profile`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct BusinessProfile {
-    /// `business_profile.name`
+    /// `mcc`: the merchant category code.
+    pub mcc: Option<String>,
+    /// `name`
     pub name: Option<String>,
-    /// `business_profile.url`
+    /// `product_description`: what the business sells, where it has no website.
+    pub product_description: Option<String>,
+    /// `support_email`
+    pub support_email: Option<String>,
+    /// `support_phone`
+    pub support_phone: Option<String>,
+    /// `support_url`
+    pub support_url: Option<String>,
+    /// `url`
     pub url: Option<String>,
+}
+
+/// Changes to the business profile, field by field.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BusinessProfileUpdate {
+    /// `mcc`
+    pub mcc: FieldUpdate,
+    /// `name`
+    pub name: FieldUpdate,
+    /// `product_description`
+    pub product_description: FieldUpdate,
+    /// `support_email`
+    pub support_email: FieldUpdate,
+    /// `support_phone`
+    pub support_phone: FieldUpdate,
+    /// `support_url`
+    pub support_url: FieldUpdate,
+    /// `url`
+    pub url: FieldUpdate,
+}
+
+impl BusinessProfileUpdate {
+    /// The profile after this change.
+    pub fn apply(&self, current: &BusinessProfile) -> BusinessProfile {
+        BusinessProfile {
+            mcc: self.mcc.apply(&current.mcc),
+            name: self.name.apply(&current.name),
+            product_description: self.product_description.apply(&current.product_description),
+            support_email: self.support_email.apply(&current.support_email),
+            support_phone: self.support_phone.apply(&current.support_phone),
+            support_url: self.support_url.apply(&current.support_url),
+            url: self.url.apply(&current.url),
+        }
+    }
 }
 
 /// A change to one optional field: leave it, clear it (empty value) or set it.
@@ -397,6 +447,122 @@ impl FieldUpdate {
     }
 }
 
+/// An account's settings that onboarding touches (`settings`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
+pub struct Settings {
+    /// `settings.payments.statement_descriptor`
+    pub statement_descriptor: Option<String>,
+    /// `settings.payouts.schedule`, once set; until then the country's
+    /// default (see [`Settings::payout_schedule`]).
+    pub payout_schedule: Option<PayoutSchedule>,
+}
+
+impl Settings {
+    /// The payout schedule of an account in `country`.
+    pub fn payout_schedule(&self, country: &str) -> PayoutSchedule {
+        self.payout_schedule
+            .clone()
+            .unwrap_or_else(|| PayoutSchedule::default_for(country))
+    }
+}
+
+/// Changes to the settings.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SettingsUpdate {
+    /// `settings[payments][statement_descriptor]`
+    pub statement_descriptor: FieldUpdate,
+    /// `settings[payouts][schedule]`
+    pub payout_schedule: Option<PayoutScheduleUpdate>,
+}
+
+/// `settings[payouts][schedule][delay_days]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DelayDays {
+    /// `minimum`: the shortest the country allows.
+    Minimum,
+    /// A number of days.
+    Days(u32),
+}
+
+/// Changes to the payout schedule.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PayoutScheduleUpdate {
+    /// `interval`
+    pub interval: Option<PayoutInterval>,
+    /// `delay_days`
+    pub delay_days: Option<DelayDays>,
+    /// `weekly_anchor`
+    pub weekly_anchor: Option<Weekday>,
+    /// `monthly_anchor` (1 to 31)
+    pub monthly_anchor: Option<u8>,
+}
+
+impl PayoutScheduleUpdate {
+    /// The schedule after this change, for an account in `country`: a weekly
+    /// schedule needs its day and a monthly one its date, and the delay may
+    /// not be shorter than the country's minimum.
+    pub fn apply(
+        &self,
+        current: &PayoutSchedule,
+        country: &str,
+    ) -> Result<PayoutSchedule, Refusal> {
+        const PARAM: &str = "settings[payouts][schedule]";
+        let interval = self.interval.unwrap_or(current.interval);
+        let minimum = PayoutSchedule::minimum_delay_days(country);
+        let delay_days = match self.delay_days {
+            None => current.delay_days,
+            Some(DelayDays::Minimum) => minimum,
+            Some(DelayDays::Days(days)) if days < minimum => {
+                return Err(Refusal {
+                    param: format!("{PARAM}[delay_days]"),
+                    message: format!(
+                        "The delay_days for accounts in {country} must be at least {minimum}."
+                    ),
+                });
+            }
+            Some(DelayDays::Days(days)) => days,
+        };
+        // An anchor belongs to its interval: kept while the interval is, dropped otherwise.
+        let weekly_anchor = (interval == PayoutInterval::Weekly)
+            .then(|| self.weekly_anchor.or(current.weekly_anchor))
+            .flatten();
+        let monthly_anchor = (interval == PayoutInterval::Monthly)
+            .then(|| self.monthly_anchor.or(current.monthly_anchor))
+            .flatten();
+        let missing = |key: &str| Refusal {
+            param: format!("{PARAM}[{key}]"),
+            message: format!("Missing required param: {PARAM}[{key}]."),
+        };
+        if interval == PayoutInterval::Weekly && weekly_anchor.is_none() {
+            return Err(missing("weekly_anchor"));
+        }
+        if interval == PayoutInterval::Monthly && monthly_anchor.is_none() {
+            return Err(missing("monthly_anchor"));
+        }
+        Ok(PayoutSchedule {
+            delay_days,
+            interval,
+            monthly_anchor,
+            weekly_anchor,
+        })
+    }
+}
+
+/// What the server keeps of an account beyond its columns, as one document:
+/// everything onboarding fills. Every part has a default, so older documents
+/// (and the empty one older rows migrated to) read as a fresh account's.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
+pub struct Profile {
+    /// The business profile.
+    pub business_profile: BusinessProfile,
+    /// Business type, company, persons, terms acceptance.
+    pub identity: Identity,
+    /// Statement descriptor and payout schedule.
+    pub settings: Settings,
+}
+
 /// A connected account.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Account {
@@ -414,12 +580,78 @@ pub struct Account {
     pub email: Option<String>,
     /// The platform's key-value pairs.
     pub metadata: Metadata,
-    /// Name and URL.
-    pub business_profile: BusinessProfile,
-    /// Requested capabilities and their status.
-    pub capabilities: BTreeMap<String, CapabilityStatus>,
+    /// The capabilities the platform requested; their statuses are derived.
+    pub requested_capabilities: BTreeSet<String>,
+    /// Everything onboarding fills.
+    pub profile: Profile,
+    /// Whether an account session was ever created for it: from then on,
+    /// where Stripe collects requirements, only the account itself may
+    /// change its identity.
+    pub onboarding_started: bool,
+    /// Its bank accounts, oldest first.
+    pub external_accounts: Vec<BankAccount>,
     /// Creation time.
     pub created: Timestamp,
+}
+
+/// Who is changing an account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Writer {
+    /// The platform, with its secret key.
+    Platform,
+    /// The connected account itself, through an embedded session.
+    Account,
+}
+
+/// The identity parameters a platform may not set where Stripe collects
+/// requirements once onboarding started, in Stripe's order.
+pub const IDENTITY_PARAMS: [&str; 5] = [
+    "business_type",
+    "company",
+    "external_account",
+    "individual",
+    "tos_acceptance",
+];
+
+/// Which parameters of `sent` the writer may not set on an account, as Stripe
+/// decides: where Stripe collects requirements (`platform_collects` false),
+/// the platform may prefill identity until onboarding starts (but never accept
+/// the terms), and after that only the account itself may change it.
+pub fn check_writer(
+    platform_collects: bool,
+    onboarding_started: bool,
+    writer: Writer,
+    sent: &[&'static str],
+) -> Result<(), Forbidden> {
+    if writer == Writer::Account || platform_collects {
+        return Ok(());
+    }
+    if onboarding_started {
+        let refused: Vec<&'static str> = IDENTITY_PARAMS
+            .iter()
+            .copied()
+            .filter(|param| sent.contains(param))
+            .collect();
+        if refused.is_empty() {
+            return Ok(());
+        }
+        return Err(Forbidden::Parameters(refused));
+    }
+    if sent.contains(&"tos_acceptance") {
+        return Err(Forbidden::TermsOfService);
+    }
+    Ok(())
+}
+
+/// A change the writer may not make.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Forbidden {
+    /// Terms may not be accepted for an account where Stripe collects requirements.
+    TermsOfService,
+    /// These identity parameters belong to the account once onboarding started.
+    Parameters(Vec<&'static str>),
+    /// The whole endpoint (persons) belongs to the account once onboarding started.
+    Endpoint,
 }
 
 impl Account {
@@ -428,21 +660,96 @@ impl Account {
         self.controller.account_type()
     }
 
+    /// Whether the platform collects this account's requirements (Custom).
+    pub fn platform_collects(&self) -> bool {
+        self.controller.requirement_collection == RequirementCollection::Application
+    }
+
+    /// Whether the platform may no longer write this account's identity:
+    /// Stripe collects its requirements and onboarding started.
+    pub fn identity_belongs_to_account(&self) -> bool {
+        !self.platform_collects() && self.onboarding_started
+    }
+
+    /// Which parameters of `sent` the writer may not set on this account (see
+    /// [`check_writer`]).
+    pub fn check_writer(&self, writer: Writer, sent: &[&'static str]) -> Result<(), Forbidden> {
+        check_writer(
+            self.platform_collects(),
+            self.onboarding_started,
+            writer,
+            sent,
+        )
+    }
+
+    /// Whether the writer may use the endpoints of the account's persons:
+    /// the platform may not, once the identity belongs to the account.
+    pub fn check_person_writer(&self, writer: Writer) -> Result<(), Forbidden> {
+        if writer == Writer::Platform && self.identity_belongs_to_account() {
+            Err(Forbidden::Endpoint)
+        } else {
+            Ok(())
+        }
+    }
+
     /// The account after `update`, or why the update is not allowed.
-    pub fn updated(&self, update: &AccountUpdate) -> Result<Self, MetadataError> {
+    pub fn updated(&self, update: &AccountUpdate, verifier: &Verifier) -> Result<Self, Refusal> {
+        let mut capabilities = self.requested_capabilities.clone();
+        for (name, requested) in &update.capabilities {
+            if *requested {
+                capabilities.insert(name.clone());
+            } else {
+                capabilities.remove(name);
+            }
+        }
         Ok(Self {
             email: update.email.apply(&self.email),
             metadata: update.metadata.apply(&self.metadata)?,
-            business_profile: BusinessProfile {
-                name: update
-                    .business_profile_name
-                    .apply(&self.business_profile.name),
-                url: update
-                    .business_profile_url
-                    .apply(&self.business_profile.url),
+            requested_capabilities: capabilities,
+            profile: Profile {
+                business_profile: update
+                    .business_profile
+                    .apply(&self.profile.business_profile),
+                identity: self.profile.identity.updated(&update.identity, verifier)?,
+                settings: Settings {
+                    statement_descriptor: update
+                        .settings
+                        .statement_descriptor
+                        .apply(&self.profile.settings.statement_descriptor),
+                    payout_schedule: match &update.settings.payout_schedule {
+                        None => self.profile.settings.payout_schedule.clone(),
+                        Some(change) => Some(change.apply(
+                            &self.profile.settings.payout_schedule(&self.country),
+                            &self.country,
+                        )?),
+                    },
+                },
             },
             ..self.clone()
         })
+    }
+
+    /// What follows from the account's data at `now`: requirements,
+    /// capability statuses, and whether it can take charges and pay out.
+    pub fn assess(&self, now: Timestamp) -> Assessment {
+        let profile = &self.profile;
+        let requested: Vec<String> = self.requested_capabilities.iter().cloned().collect();
+        requirements::assess(
+            &Subject {
+                country: &self.country,
+                business_type: profile.identity.business_type,
+                mcc: profile.business_profile.mcc.as_deref(),
+                url: profile.business_profile.url.as_deref(),
+                product_description: profile.business_profile.product_description.as_deref(),
+                statement_descriptor: profile.settings.statement_descriptor.as_deref(),
+                tos_acceptance: &profile.identity.tos_acceptance,
+                company: &profile.identity.company,
+                persons: &profile.identity.persons,
+                has_external_account: !self.external_accounts.is_empty(),
+                requested: &requested,
+            },
+            now,
+        )
     }
 }
 
@@ -453,37 +760,32 @@ pub struct NewAccount {
     pub controller: Controller,
     /// ISO 3166-1 alpha-2, default `US`.
     pub country: String,
-    /// Contact email.
-    pub email: Option<String>,
-    /// Initial metadata.
-    pub metadata: Metadata,
-    /// Name and URL.
-    pub business_profile: BusinessProfile,
-    /// Capabilities requested at creation.
-    pub requested_capabilities: Vec<String>,
+    /// Everything else a creation may set, as an update of a blank account.
+    pub fields: AccountUpdate,
 }
 
 impl NewAccount {
-    /// The account this request creates, with a fresh id.
-    pub fn into_account(self, platform: PlatformId, mode: Mode, created: Timestamp) -> Account {
-        Account {
+    /// The account this request creates, with a fresh id, or why it cannot be.
+    pub fn into_account(
+        self,
+        platform: PlatformId,
+        verifier: &Verifier,
+    ) -> Result<Account, Refusal> {
+        let blank = Account {
             id: AccountId::generate(),
             platform,
-            mode,
+            mode: verifier.mode,
             controller: self.controller,
+            profile: Profile::default(),
             country: self.country,
-            email: self.email,
-            metadata: self.metadata,
-            business_profile: self.business_profile,
-            // Requirements are never collected here, so requested capabilities stay
-            // inactive, as a fresh account's do in Stripe's test mode.
-            capabilities: self
-                .requested_capabilities
-                .into_iter()
-                .map(|name| (name, CapabilityStatus::Inactive))
-                .collect(),
-            created,
-        }
+            email: None,
+            metadata: Metadata::new(),
+            requested_capabilities: BTreeSet::new(),
+            onboarding_started: false,
+            external_accounts: Vec::new(),
+            created: verifier.now,
+        };
+        blank.updated(&self.fields, verifier)
     }
 }
 
@@ -494,10 +796,14 @@ pub struct AccountUpdate {
     pub email: FieldUpdate,
     /// `metadata[...]`
     pub metadata: MetadataUpdate,
-    /// `business_profile[name]`
-    pub business_profile_name: FieldUpdate,
-    /// `business_profile[url]`
-    pub business_profile_url: FieldUpdate,
+    /// `business_profile[...]`
+    pub business_profile: BusinessProfileUpdate,
+    /// `capabilities[NAME][requested]`, in request order.
+    pub capabilities: Vec<(String, bool)>,
+    /// `business_type`, `individual`, `company`, `tos_acceptance`.
+    pub identity: IdentityUpdate,
+    /// `settings[...]`
+    pub settings: SettingsUpdate,
 }
 
 #[cfg(test)]

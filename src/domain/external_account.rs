@@ -6,6 +6,16 @@ use crate::clock::Timestamp;
 
 use super::ids::{AccountId, ExternalAccountId};
 
+/// Whose bank account it is (`account_holder_type`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HolderType {
+    /// A company's.
+    Company,
+    /// A person's.
+    Individual,
+}
+wire_enum!(HolderType { Company => "company", Individual => "individual" });
+
 /// Bank details as a request sent them, checked.
 #[derive(Clone, PartialEq, Eq)]
 pub struct BankAccountDetails {
@@ -15,6 +25,8 @@ pub struct BankAccountDetails {
     pub currency: String,
     /// The holder's name.
     pub account_holder_name: Option<String>,
+    /// Whose account it is.
+    pub account_holder_type: Option<HolderType>,
     /// The bank's routing number (9 digits in the US).
     pub routing_number: Option<String>,
     account_number: String,
@@ -117,6 +129,7 @@ impl BankAccountDetails {
             country,
             currency: currency.to_ascii_lowercase(),
             account_holder_name,
+            account_holder_type: None,
             routing_number,
             account_number,
         })
@@ -157,9 +170,43 @@ impl BankAccountDetails {
             country: self.country,
             currency: self.currency,
             account_holder_name: self.account_holder_name,
+            account_holder_type: self.account_holder_type,
+            default_for_currency: false,
             routing_number: self.routing_number,
             created,
         }
+    }
+}
+
+/// A bank account about to be attached, with its fingerprints under every
+/// master key (current first), so that a duplicate is found across a key
+/// rotation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewBankAccount {
+    /// The bank account.
+    pub bank: BankAccount,
+    /// Its fingerprints under every master key.
+    pub known_fingerprints: Vec<String>,
+    /// Whether it becomes the default for its currency even if another is.
+    pub make_default: bool,
+}
+
+/// Changes to a bank account.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BankAccountUpdate {
+    /// `account_holder_name`
+    pub account_holder_name: super::account::FieldUpdate,
+    /// `account_holder_type`
+    pub account_holder_type: Option<HolderType>,
+    /// `default_for_currency=true`
+    pub make_default: bool,
+}
+
+impl BankAccount {
+    /// Whether this is Stripe's test bank (routing number `110000000`), which
+    /// test mode names `STRIPE TEST BANK`.
+    pub fn is_test_bank(&self) -> bool {
+        self.routing_number.as_deref() == Some("110000000")
     }
 }
 
@@ -176,6 +223,10 @@ pub struct BankAccount {
     pub currency: String,
     /// The holder's name.
     pub account_holder_name: Option<String>,
+    /// Whose account it is.
+    pub account_holder_type: Option<HolderType>,
+    /// Whether payouts in its currency go to it.
+    pub default_for_currency: bool,
     /// The bank's routing number.
     pub routing_number: Option<String>,
     /// The last four characters of the account number.

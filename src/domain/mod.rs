@@ -51,3 +51,4 @@ pub mod keys;
 pub mod mode;
 pub mod onboarding;
 pub mod platform;
+pub mod wire;

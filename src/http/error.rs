@@ -181,6 +181,33 @@ pub enum ApiError {
         /// The account id as sent.
         account: String,
     },
+    /// A URL that is not an http(s) URL with a host.
+    #[error("invalid url")]
+    InvalidUrl {
+        /// Full bracketed path.
+        param: String,
+    },
+    /// The platform may no longer set these parameters on the account: Stripe
+    /// collects its requirements and onboarding started.
+    #[error("parameters {params:?} belong to the account")]
+    ParametersForbidden {
+        /// The refused parameters, in Stripe's order.
+        params: Vec<&'static str>,
+        /// The account.
+        account: String,
+    },
+    /// Terms accepted by a platform for an account where Stripe collects requirements.
+    #[error("terms of service for a stripe-collected account")]
+    TermsOfServiceForbidden,
+    /// An endpoint a platform may no longer use for this account (persons,
+    /// bank accounts of an account whose requirements Stripe collects).
+    #[error("endpoint forbidden on this account")]
+    EndpointForbidden {
+        /// The key as Stripe masks it.
+        masked_key: String,
+        /// The account.
+        account: String,
+    },
     /// No route for this method and path.
     #[error("unrecognized URL {method} {path}")]
     UnrecognizedUrl {
@@ -312,9 +339,12 @@ enum StripeCode {
     ParameterMissing,
     ParameterUnknown,
     ParametersExclusive,
+    MorePermissionsRequired,
+    OauthNotSupported,
     RateLimit,
     ResourceMissing,
     SecretKeyRequired,
+    UrlInvalid,
 }
 
 impl StripeCode {
@@ -331,9 +361,12 @@ impl StripeCode {
             Self::ParameterMissing => "parameter_missing",
             Self::ParameterUnknown => "parameter_unknown",
             Self::ParametersExclusive => "parameters_exclusive",
+            Self::MorePermissionsRequired => "more_permissions_required",
+            Self::OauthNotSupported => "oauth_not_supported",
             Self::RateLimit => "rate_limit",
             Self::ResourceMissing => "resource_missing",
             Self::SecretKeyRequired => "secret_key_required",
+            Self::UrlInvalid => "url_invalid",
         }
     }
 }
@@ -658,6 +691,50 @@ impl ApiError {
                 code: Some(Code::Stripe(C::AccountInvalid)),
                 message: format!(
                     "The provided key '{masked_key}' does not have access to account '{account}' (or that account does not exist). Application access may have been revoked."
+                ),
+                param: None,
+            },
+            Self::InvalidUrl { param } => ErrorRow {
+                status: S::BAD_REQUEST,
+                kind: InvalidRequest,
+                code: Some(Code::Stripe(C::UrlInvalid)),
+                message: "Not a valid URL".to_owned(),
+                param: Some(param.clone()),
+            },
+            Self::ParametersForbidden { params, account } => ErrorRow {
+                status: S::FORBIDDEN,
+                kind: InvalidRequest,
+                code: Some(Code::Stripe(C::OauthNotSupported)),
+                message: match params.as_slice() {
+                    [one] => format!(
+                        "This application does not have the required permissions for the parameter '{one}' on account '{account}'."
+                    ),
+                    many => format!(
+                        "This application does not have the required permissions for the parameters {} on account '{account}'.",
+                        many.iter()
+                            .map(|param| format!("'{param}'"))
+                            .collect::<Vec<_>>()
+                            .join(",")
+                    ),
+                },
+                param: params.first().map(|param| (*param).to_owned()),
+            },
+            Self::TermsOfServiceForbidden => ErrorRow {
+                status: S::BAD_REQUEST,
+                kind: InvalidRequest,
+                code: None,
+                message: "You cannot accept the Terms of Service on behalf of accounts where `controller[requirement_collection]=stripe`, which includes Standard and Express accounts.".to_owned(),
+                param: Some("tos_acceptance".to_owned()),
+            },
+            Self::EndpointForbidden {
+                masked_key,
+                account,
+            } => ErrorRow {
+                status: S::FORBIDDEN,
+                kind: InvalidRequest,
+                code: Some(Code::Stripe(C::MorePermissionsRequired)),
+                message: format!(
+                    "The provided key '{masked_key}' does not have the required permissions for this endpoint on account '{account}'. Having more permissions would allow this request to continue."
                 ),
                 param: None,
             },

@@ -342,6 +342,33 @@ impl<T: FromParams> FromRequestParts<AppState> for StripeQuery<T> {
     }
 }
 
+/// Where a request came from: the client's address and browser, for the
+/// terms acceptance an embedded session records without being told.
+#[derive(Debug, Clone, Default)]
+pub struct RequestOrigin {
+    /// The peer's IP address, if the connection layer recorded it.
+    pub ip: Option<std::net::IpAddr>,
+    /// The `User-Agent` header, if any.
+    pub user_agent: Option<String>,
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for RequestOrigin {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let ip = parts
+            .extensions
+            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+            .map(|info| info.0.ip());
+        let user_agent = parts
+            .headers
+            .get(axum::http::header::USER_AGENT)
+            .and_then(|value| value.to_str().ok())
+            .map(str::to_owned);
+        Ok(Self { ip, user_agent })
+    }
+}
+
 /// Parameters for endpoints that take none (but may take `expand[]`).
 #[derive(Debug, Clone, Default)]
 pub struct NoParams;

@@ -48,6 +48,11 @@ impl<T> Written<T> {
     pub fn new(body: T, saved: Receipt) -> Self {
         Self { body, saved }
     }
+
+    /// The body, for an answer that is not idempotent (a deletion).
+    pub fn into_body(self) -> T {
+        self.body
+    }
 }
 
 /// The answer of an idempotent POST whose fresh response body is a `T`: that

@@ -11,12 +11,14 @@ use axum::middleware::{from_fn, from_fn_with_state};
 use tower::ServiceBuilder;
 use tower_http::trace::TraceLayer;
 
+pub mod account_changes;
 pub mod cache;
 pub mod error;
 pub mod extract;
 pub mod form;
 pub mod idempotent;
 pub mod middleware;
+pub mod onboarding_params;
 pub mod openapi;
 pub mod params;
 pub mod rate_limit;
@@ -70,6 +72,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(routes::health::router())
         .merge(routes::accounts::router())
+        .merge(routes::persons::router())
         .merge(routes::account_sessions::router())
         .merge(routes::embedded::router())
         .merge(routes::openapi::router())

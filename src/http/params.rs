@@ -5,8 +5,8 @@
 
 use super::error::ApiError;
 use super::extract::FromParams;
-use super::form::Params;
-use crate::domain::account::FieldUpdate;
+use super::form::{Cleared, FormValue, Params};
+use crate::domain::account::{FieldUpdate, MetadataUpdate};
 use crate::store::Cursor;
 
 /// Reads `expand[]` and checks each entry against the fields the object lets
@@ -141,21 +141,41 @@ pub fn read_email_update(params: &mut Params<'_>) -> FieldUpdate {
 }
 
 fn check_email(params: &mut Params<'_>, email: String) -> Option<String> {
+    check_email_param(params, "email".to_owned(), email)
+}
+
+/// `email`, sent as `param`, if it looks like an email address; else Stripe's
+/// error is recorded.
+pub fn check_email_param(params: &mut Params<'_>, param: String, email: String) -> Option<String> {
     if is_plausible_email(&email) {
         Some(email)
     } else {
         params.reject(ApiError::InvalidEmail {
-            param: "email".to_owned(),
+            param,
             value: email,
         });
         None
     }
 }
 
-/// `business_profile[name]` and `business_profile[url]`.
-pub fn read_business_profile(params: &mut Params<'_>) -> (FieldUpdate, FieldUpdate) {
-    let Some(mut profile) = params.optional_hash("business_profile") else {
-        return (FieldUpdate::Keep, FieldUpdate::Keep);
+/// `metadata[...]`: merged key by key; an empty value removes a key, and an
+/// empty `metadata` removes them all.
+pub fn read_metadata(params: &mut Params<'_>) -> MetadataUpdate {
+    let mut metadata = match params.clearable_hash("metadata") {
+        Err(Cleared) => return MetadataUpdate::Clear,
+        Ok(None) => return MetadataUpdate::Keep,
+        Ok(Some(metadata)) => metadata,
     };
-    (profile.string_update("name"), profile.string_update("url"))
+    let mut entries = Vec::new();
+    for (key, value) in metadata.drain() {
+        match value {
+            FormValue::Text(text) if text.is_empty() => entries.push((key, None)),
+            FormValue::Text(text) => entries.push((key, Some(text))),
+            FormValue::Hash(_) | FormValue::List(_) => {
+                let param = metadata.param(&key);
+                metadata.reject(ApiError::invalid(param, "Invalid string"));
+            }
+        }
+    }
+    MetadataUpdate::Merge(entries)
 }

@@ -15,6 +15,8 @@ use crate::server::ConnectionLimits;
 pub struct ApiConfig {
     /// How long an account session lives.
     pub session_ttl: Duration,
+    /// How long test mode takes to verify what Stripe verifies asynchronously.
+    pub verification_delay: Duration,
     /// The `Stripe-Version` answered when a request names none.
     pub default_api_version: &'static str,
     /// Bounds on form decoding.
@@ -35,6 +37,7 @@ impl Default for ApiConfig {
     fn default() -> Self {
         Self {
             session_ttl: Duration::from_secs(30 * 60),
+            verification_delay: crate::domain::onboarding::verification::DEFAULT_VERIFICATION_DELAY,
             default_api_version: DEFAULT_API_VERSION,
             form_limits: FormLimits::default(),
             max_body_bytes: 256 * 1024,

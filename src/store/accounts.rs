@@ -7,51 +7,141 @@ use std::future::Future;
 use async_trait::async_trait;
 
 use crate::clock::Timestamp;
-use crate::domain::account::{Account, AccountUpdate, MetadataError};
-use crate::domain::ids::{AccountId, PlatformId};
+use crate::domain::account::{Account, AccountUpdate, Forbidden, RequirementCollection, Writer};
+use crate::domain::external_account::NewBankAccount;
+use crate::domain::ids::{AccountId, PersonId, PlatformId};
+use crate::domain::onboarding::changes::{PersonUpdate, Refusal};
+use crate::domain::onboarding::identity::Person;
+use crate::domain::onboarding::verification::Verifier;
 use crate::domain::platform::Tenant;
 
-use super::engine::{Backend, Lock, SqlStore};
+use super::bank_accounts::attach_bank_account;
+use super::engine::{Backend, Lock, SqlStore, Tx};
 use super::idempotency_keys::{Receipt, save_completion};
 use super::paging::{Bound, Cursor, Page};
 use super::{Save, StoreError};
+
+/// A change to an account: the update, who makes it, how its checks run,
+/// and a bank account to attach with it (`external_account`).
+#[derive(Debug, Clone)]
+pub struct AccountChange {
+    /// The fields to change.
+    pub update: AccountUpdate,
+    /// The platform or the account itself.
+    pub writer: Writer,
+    /// Verifies changed identity values (mode, now, delay).
+    pub verifier: Verifier,
+    /// A bank account that becomes the default for its currency.
+    pub external_account: Option<NewBankAccount>,
+}
+
+impl AccountChange {
+    /// The identity parameters the change sends, for the writer check.
+    fn identity_params(&self) -> Vec<&'static str> {
+        let identity = &self.update.identity;
+        let mut sent = Vec::new();
+        if identity.business_type.is_some() {
+            sent.push("business_type");
+        }
+        if identity.company.is_some() {
+            sent.push("company");
+        }
+        if self.external_account.is_some() {
+            sent.push("external_account");
+        }
+        if identity.individual.is_some() {
+            sent.push("individual");
+        }
+        if identity.tos_acceptance.is_some() {
+            sent.push("tos_acceptance");
+        }
+        sent
+    }
+}
 
 /// The result of updating an account.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AccountUpdateOutcome {
     /// Updated and stored (with the response, if the request was idempotent).
-    Updated(Account, Receipt),
+    Updated(Box<Account>, Receipt),
     /// No such account for this tenant.
     NotFound,
-    /// The update breaks a metadata limit; nothing changed.
-    Invalid(MetadataError),
+    /// The writer may not make this change; nothing changed.
+    Forbidden(Forbidden),
+    /// Stripe refuses the change; nothing changed.
+    Invalid(Refusal),
+    /// The bank account sent is the account's already; nothing changed.
+    DuplicateBankAccount,
+}
+
+/// A change to one person of an account.
+#[derive(Debug, Clone)]
+pub enum PersonChange {
+    /// Add a person with this id.
+    Create(PersonId, PersonUpdate),
+    /// Change this person.
+    Update(PersonId, PersonUpdate),
+    /// Remove this person.
+    Delete(PersonId),
+}
+
+/// The result of changing a person.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PersonOutcome {
+    /// Done: the person (as it was, for a deletion) and its account as they
+    /// now are (with the response, if the request was idempotent).
+    Done(Box<(Person, Account)>, Receipt),
+    /// No such account for this tenant.
+    AccountNotFound,
+    /// No such person on the account.
+    PersonNotFound,
+    /// The writer may not change this account's persons.
+    Forbidden(Forbidden),
+    /// Stripe refuses the change; nothing changed.
+    Invalid(Refusal),
 }
 
 /// Connected accounts.
 #[async_trait]
 pub trait AccountStore {
-    /// Stores a new account.
+    /// Stores a new account, with the bank account its creation sent; the
+    /// account as stored, bank account included.
     async fn insert_account(
         &self,
         account: &Account,
+        external_account: Option<&NewBankAccount>,
+        now: Timestamp,
         save: Save<Account>,
-    ) -> Result<Receipt, StoreError>;
+    ) -> Result<(Account, Receipt), StoreError>;
 
-    /// The platform's account with this id, in either mode, unless deleted.
+    /// The platform's account with this id, in either mode, unless deleted,
+    /// with its bank accounts.
     async fn find_account(
         &self,
         platform: &PlatformId,
         id: &AccountId,
     ) -> Result<Option<Account>, StoreError>;
 
-    /// Applies an update to one of the tenant's accounts, atomically.
+    /// Applies a change to one of the tenant's accounts, atomically.
     async fn update_account(
         &self,
         tenant: &Tenant,
         id: &AccountId,
-        update: &AccountUpdate,
+        change: &AccountChange,
         save: Save<Account>,
     ) -> Result<AccountUpdateOutcome, StoreError>;
+
+    /// Applies a change to one person of one of the tenant's accounts,
+    /// atomically with the account's derived state.
+    async fn change_person(
+        &self,
+        tenant: &Tenant,
+        account: &AccountId,
+        change: &PersonChange,
+        writer: Writer,
+        verifier: &Verifier,
+        save: Save<(Person, Account)>,
+    ) -> Result<PersonOutcome, StoreError>;
 
     /// Deletes one of the tenant's accounts and revokes its account sessions
     /// (their embedded session keys stop working); `false` if there was none.
@@ -62,8 +152,8 @@ pub trait AccountStore {
         at: Timestamp,
     ) -> Result<bool, StoreError>;
 
-    /// A page of the tenant's accounts, newest first; `None` if the cursor's
-    /// account is not one of the tenant's.
+    /// A page of the tenant's accounts, newest first, with their bank
+    /// accounts; `None` if the cursor's account is not one of the tenant's.
     async fn list_accounts(
         &self,
         tenant: &Tenant,
@@ -72,22 +162,52 @@ pub trait AccountStore {
     ) -> Result<Option<Page<Account>>, StoreError>;
 }
 
+/// The tenant's account as locked by [`AccountRows::lock_tenant_account`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LockedAccount {
+    /// Whether an account session was ever created for it.
+    pub onboarding_started: bool,
+    /// Whether the platform collects its requirements.
+    pub platform_collects: bool,
+}
+
+/// The columns [`locked_account`] reads, in order.
+macro_rules! locked_account_columns {
+    () => {
+        "onboarding_started, requirement_collection"
+    };
+}
+pub(crate) use locked_account_columns;
+
+/// Decodes a row selected with `locked_account_columns!`.
+pub fn locked_account(row: &impl super::rows::RowReader) -> Result<LockedAccount, StoreError> {
+    Ok(LockedAccount {
+        onboarding_started: row.boolean(0)?,
+        platform_collects: row.spelling(1, RequirementCollection::parse)?
+            == RequirementCollection::Application,
+    })
+}
+
 /// The account statements a database provides.
 pub trait AccountRows {
-    /// Inserts an account.
+    /// Inserts an account; `next_check_at` is when a pending check of it
+    /// next completes by itself.
     fn insert_account(
         &mut self,
         account: &Account,
+        next_check_at: Option<Timestamp>,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
-    /// The platform's account with this id, in either mode, unless deleted.
+    /// The platform's account with this id, in either mode, unless deleted
+    /// (without its bank accounts).
     fn select_account(
         &mut self,
         platform: &PlatformId,
         id: &AccountId,
     ) -> impl Future<Output = Result<Option<Account>, StoreError>> + Send;
 
-    /// The tenant's account with this id, unless deleted, with `lock` on its row.
+    /// The tenant's account with this id, unless deleted, with `lock` on its
+    /// row (without its bank accounts).
     fn select_tenant_account(
         &mut self,
         tenant: &Tenant,
@@ -95,19 +215,26 @@ pub trait AccountRows {
         lock: Lock,
     ) -> impl Future<Output = Result<Option<Account>, StoreError>> + Send;
 
-    /// Whether the tenant has this account (not deleted), taking `lock` on its
-    /// row: the cheap check before writing something that belongs to it.
+    /// The tenant's account (not deleted), taking `lock` on its row: the
+    /// cheap check before writing something that belongs to it.
     fn lock_tenant_account(
         &mut self,
         tenant: &Tenant,
         id: &AccountId,
         lock: Lock,
-    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    ) -> impl Future<Output = Result<Option<LockedAccount>, StoreError>> + Send;
 
-    /// Writes an account's editable fields.
+    /// Records that an account session was created for the account.
+    fn mark_onboarding_started(
+        &mut self,
+        id: &AccountId,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Writes an account's editable fields and when it next changes by itself.
     fn update_account_fields(
         &mut self,
         account: &Account,
+        next_check_at: Option<Timestamp>,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// Marks one of the tenant's accounts deleted; how many rows it changed.
@@ -132,7 +259,8 @@ pub trait AccountRows {
         id: &AccountId,
     ) -> impl Future<Output = Result<Option<i64>, StoreError>> + Send;
 
-    /// Up to `fetch` of the tenant's accounts within `bound`, in its order.
+    /// Up to `fetch` of the tenant's accounts within `bound`, in its order
+    /// (without their bank accounts).
     fn select_accounts(
         &mut self,
         tenant: &Tenant,
@@ -141,19 +269,67 @@ pub trait AccountRows {
     ) -> impl Future<Output = Result<Vec<Account>, StoreError>> + Send;
 }
 
+/// Reads the bank accounts of `accounts` into them, with one statement.
+pub(super) async fn with_bank_accounts<T: Tx + Send>(
+    tx: &mut T,
+    mut accounts: Vec<Account>,
+) -> Result<Vec<Account>, StoreError> {
+    if accounts.is_empty() {
+        return Ok(accounts);
+    }
+    let ids: Vec<AccountId> = accounts.iter().map(|a| a.id.clone()).collect();
+    for bank in tx.select_bank_accounts_of(&ids).await? {
+        if let Some(account) = accounts.iter_mut().find(|a| a.id == bank.account) {
+            account.external_accounts.push(bank);
+        }
+    }
+    Ok(accounts)
+}
+
+/// One account with its bank accounts.
+pub(super) async fn with_its_bank_accounts<T: Tx + Send>(
+    tx: &mut T,
+    account: Option<Account>,
+) -> Result<Option<Account>, StoreError> {
+    let Some(account) = account else {
+        return Ok(None);
+    };
+    Ok(with_bank_accounts(tx, vec![account]).await?.pop())
+}
+
+/// The tenant's account, locked for a read-modify-write, with its bank accounts.
+pub(super) async fn lock_for_change<T: Tx + Send>(
+    tx: &mut T,
+    tenant: &Tenant,
+    id: &AccountId,
+) -> Result<Option<Account>, StoreError> {
+    // The row lock makes concurrent changes (from any process) apply one
+    // after the other, each on the other's result.
+    let account = tx.select_tenant_account(tenant, id, Lock::Update).await?;
+    with_its_bank_accounts(tx, account).await
+}
+
 #[async_trait]
 impl<B: Backend> AccountStore for SqlStore<B> {
     async fn insert_account(
         &self,
         account: &Account,
+        external_account: Option<&NewBankAccount>,
+        now: Timestamp,
         save: Save<Account>,
-    ) -> Result<Receipt, StoreError> {
-        let account = account.clone();
+    ) -> Result<(Account, Receipt), StoreError> {
+        let (mut account, external_account) = (account.clone(), external_account.cloned());
         self.backend
             .transaction(move |tx| {
                 Box::pin(async move {
-                    tx.insert_account(&account).await?;
-                    save_completion(tx, save, &account).await
+                    tx.insert_account(&account, account.assess(now).changes_at)
+                        .await?;
+                    if let Some(new) = &external_account {
+                        // A new account has no bank account it could duplicate.
+                        attach_bank_account(tx, &mut account, new).await?;
+                    }
+                    let receipt = save_completion(tx, save, &account).await?;
+                    Ok((account, receipt))
                 })
             })
             .await
@@ -166,7 +342,12 @@ impl<B: Backend> AccountStore for SqlStore<B> {
     ) -> Result<Option<Account>, StoreError> {
         let (platform, id) = (platform.clone(), id.clone());
         self.backend
-            .read(move |tx| Box::pin(async move { tx.select_account(&platform, &id).await }))
+            .snapshot(move |tx| {
+                Box::pin(async move {
+                    let account = tx.select_account(&platform, &id).await?;
+                    with_its_bank_accounts(tx, account).await
+                })
+            })
             .await
     }
 
@@ -174,28 +355,79 @@ impl<B: Backend> AccountStore for SqlStore<B> {
         &self,
         tenant: &Tenant,
         id: &AccountId,
-        update: &AccountUpdate,
+        change: &AccountChange,
         save: Save<Account>,
     ) -> Result<AccountUpdateOutcome, StoreError> {
-        let (tenant, id, update) = (tenant.clone(), id.clone(), update.clone());
+        let (tenant, id, change) = (tenant.clone(), id.clone(), change.clone());
         self.backend
             .transaction(move |tx| {
                 Box::pin(async move {
-                    // Read-modify-write: the row lock makes concurrent updates
-                    // (from any process) apply one after the other, each on the
-                    // other's result.
-                    let Some(current) =
-                        tx.select_tenant_account(&tenant, &id, Lock::Update).await?
-                    else {
+                    let Some(current) = lock_for_change(tx, &tenant, &id).await? else {
                         return Ok(AccountUpdateOutcome::NotFound);
                     };
-                    let updated = match current.updated(&update) {
+                    if let Err(forbidden) =
+                        current.check_writer(change.writer, &change.identity_params())
+                    {
+                        return Ok(AccountUpdateOutcome::Forbidden(forbidden));
+                    }
+                    let mut updated = match current.updated(&change.update, &change.verifier) {
                         Ok(updated) => updated,
-                        Err(invalid) => return Ok(AccountUpdateOutcome::Invalid(invalid)),
+                        Err(refusal) => return Ok(AccountUpdateOutcome::Invalid(refusal)),
                     };
-                    tx.update_account_fields(&updated).await?;
+                    if let Some(new) = &change.external_account
+                        && !attach_bank_account(tx, &mut updated, new).await?
+                    {
+                        return Ok(AccountUpdateOutcome::DuplicateBankAccount);
+                    }
+                    let next_check = updated.assess(change.verifier.now).changes_at;
+                    tx.update_account_fields(&updated, next_check).await?;
                     let receipt = save_completion(tx, save, &updated).await?;
-                    Ok(AccountUpdateOutcome::Updated(updated, receipt))
+                    Ok(AccountUpdateOutcome::Updated(Box::new(updated), receipt))
+                })
+            })
+            .await
+    }
+
+    async fn change_person(
+        &self,
+        tenant: &Tenant,
+        account: &AccountId,
+        change: &PersonChange,
+        writer: Writer,
+        verifier: &Verifier,
+        save: Save<(Person, Account)>,
+    ) -> Result<PersonOutcome, StoreError> {
+        let (tenant, account_id, change, verifier) =
+            (tenant.clone(), account.clone(), change.clone(), *verifier);
+        self.backend
+            .transaction(move |tx| {
+                Box::pin(async move {
+                    let Some(mut account) = lock_for_change(tx, &tenant, &account_id).await? else {
+                        return Ok(PersonOutcome::AccountNotFound);
+                    };
+                    if let Err(forbidden) = account.check_person_writer(writer) {
+                        return Ok(PersonOutcome::Forbidden(forbidden));
+                    }
+                    let identity = &mut account.profile.identity;
+                    let changed = match &change {
+                        PersonChange::Create(id, update) => identity
+                            .add_person(update, id.clone(), verifier.now, &verifier)
+                            .map(Some),
+                        PersonChange::Update(id, update) => {
+                            identity.update_person(id, update, &verifier)
+                        }
+                        PersonChange::Delete(id) => identity.remove_person(id),
+                    };
+                    let person = match changed {
+                        Ok(Some(person)) => person,
+                        Ok(None) => return Ok(PersonOutcome::PersonNotFound),
+                        Err(refusal) => return Ok(PersonOutcome::Invalid(refusal)),
+                    };
+                    let next_check = account.assess(verifier.now).changes_at;
+                    tx.update_account_fields(&account, next_check).await?;
+                    let done = (person, account);
+                    let receipt = save_completion(tx, save, &done).await?;
+                    Ok(PersonOutcome::Done(Box::new(done), receipt))
                 })
             })
             .await
@@ -245,7 +477,11 @@ impl<B: Backend> AccountStore for SqlStore<B> {
                     let rows = tx
                         .select_accounts(&tenant, bound, Bound::fetch(limit))
                         .await?;
-                    Ok(Some(bound.page(rows, limit)))
+                    let page = bound.page(rows, limit);
+                    Ok(Some(Page {
+                        data: with_bank_accounts(tx, page.data).await?,
+                        has_more: page.has_more,
+                    }))
                 })
             })
             .await

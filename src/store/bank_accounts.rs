@@ -1,18 +1,19 @@
 //! Connected accounts' bank accounts: what the store promises
 //! ([`BankAccountStore`]), the statements each database provides
-//! ([`BankAccountRows`]), and the rules (no duplicate across a key rotation),
-//! written once.
+//! ([`BankAccountRows`]), and the rules (no duplicate across a key rotation,
+//! one default per currency, who may write), written once.
 
 use std::future::Future;
 
 use async_trait::async_trait;
 
-use crate::domain::external_account::BankAccount;
+use crate::domain::account::{Account, Forbidden, Writer, check_writer};
+use crate::domain::external_account::{BankAccount, BankAccountUpdate, NewBankAccount};
 use crate::domain::ids::{AccountId, ExternalAccountId};
 use crate::domain::platform::Tenant;
 
-use super::accounts::AccountRows;
-use super::engine::{Backend, Lock, SqlStore};
+use super::accounts::{AccountRows, LockedAccount};
+use super::engine::{Backend, Lock, SqlStore, Tx};
 use super::idempotency_keys::{Receipt, save_completion};
 use super::paging::{Bound, Cursor, Page};
 use super::{Save, StoreError};
@@ -20,28 +21,50 @@ use super::{Save, StoreError};
 /// The result of attaching a bank account.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum BankAccountInsertOutcome {
-    /// Stored (with the response, if the request was idempotent).
-    Created(Receipt),
+    /// Stored, as it now is (with the response, if the request was idempotent).
+    Created(BankAccount, Receipt),
     /// The account already has a bank account with this fingerprint.
     Duplicate,
     /// The connected account no longer exists.
     AccountMissing,
+    /// The writer may not change this account's bank accounts.
+    Forbidden(Forbidden),
+}
+
+/// The result of changing or removing a bank account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BankAccountChangeOutcome<T> {
+    /// Done.
+    Done(T),
+    /// No such bank account on one of the tenant's accounts.
+    NotFound,
+    /// The writer may not change this account's bank accounts.
+    Forbidden(Forbidden),
 }
 
 /// Bank accounts.
 #[async_trait]
 pub trait BankAccountStore {
     /// Attaches a bank account to one of the tenant's accounts, unless the
-    /// account already has it: one stored with any of `known_fingerprints` (the
-    /// bank account's fingerprints under every master key, so that duplicates
-    /// are found across a key rotation).
+    /// account already has it (under any of its known fingerprints). It
+    /// becomes the default for its currency if it is the first, or if asked.
     async fn insert_bank_account(
         &self,
         tenant: &Tenant,
-        bank_account: &BankAccount,
-        known_fingerprints: &[String],
+        new: &NewBankAccount,
+        writer: Writer,
         save: Save<BankAccount>,
     ) -> Result<BankAccountInsertOutcome, StoreError>;
+
+    /// Changes a bank account of one of the tenant's accounts.
+    async fn update_bank_account(
+        &self,
+        tenant: &Tenant,
+        account: &AccountId,
+        id: &ExternalAccountId,
+        update: &BankAccountUpdate,
+        save: Save<BankAccount>,
+    ) -> Result<BankAccountChangeOutcome<(BankAccount, Receipt)>, StoreError>;
 
     /// A page of an account's bank accounts, newest first; `None` if the account
     /// or the cursor's bank account is not the tenant's.
@@ -53,14 +76,15 @@ pub trait BankAccountStore {
         limit: u32,
     ) -> Result<Option<Page<BankAccount>>, StoreError>;
 
-    /// Removes a bank account from one of the tenant's accounts; `false` if
-    /// there was none.
+    /// Removes a bank account from one of the tenant's accounts. If it was
+    /// the default for its currency, the oldest other one there becomes it.
     async fn delete_bank_account(
         &self,
         tenant: &Tenant,
         account: &AccountId,
         id: &ExternalAccountId,
-    ) -> Result<bool, StoreError>;
+        writer: Writer,
+    ) -> Result<BankAccountChangeOutcome<BankAccount>, StoreError>;
 }
 
 /// The bank-account statements a database provides.
@@ -79,6 +103,18 @@ pub trait BankAccountRows {
         bank_account: &BankAccount,
     ) -> impl Future<Output = Result<u64, StoreError>> + Send;
 
+    /// Writes a bank account's holder and default flag.
+    fn update_bank_account(
+        &mut self,
+        bank_account: &BankAccount,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// The bank accounts of these accounts, oldest first.
+    fn select_bank_accounts_of(
+        &mut self,
+        accounts: &[AccountId],
+    ) -> impl Future<Output = Result<Vec<BankAccount>, StoreError>> + Send;
+
     /// The list position of one of an account's bank accounts.
     fn bank_account_seq(
         &mut self,
@@ -94,14 +130,86 @@ pub trait BankAccountRows {
         fetch: i64,
     ) -> impl Future<Output = Result<Vec<BankAccount>, StoreError>> + Send;
 
-    /// Deletes a bank account of one of the tenant's (undeleted) accounts, in
-    /// one statement; how many rows it deleted.
+    /// Deletes one of an account's bank accounts; how many rows it deleted.
     fn delete_bank_account(
         &mut self,
-        tenant: &Tenant,
         account: &AccountId,
         id: &ExternalAccountId,
     ) -> impl Future<Output = Result<u64, StoreError>> + Send;
+}
+
+/// Who may write an account's bank accounts: the account itself always, the
+/// platform as it may write the account's identity.
+fn check_bank_writer(locked: LockedAccount, writer: Writer) -> Result<(), Forbidden> {
+    check_writer(
+        locked.platform_collects,
+        locked.onboarding_started,
+        writer,
+        &["external_account"],
+    )
+}
+
+/// The bank accounts of `account`, oldest first.
+async fn banks_of<T: Tx + Send>(
+    tx: &mut T,
+    account: &AccountId,
+) -> Result<Vec<BankAccount>, StoreError> {
+    tx.select_bank_accounts_of(std::slice::from_ref(account))
+        .await
+}
+
+/// Makes `id` the one default bank account of its currency among `banks`,
+/// writing every flag that changes; returns the bank accounts as they now are.
+async fn make_default<T: Tx + Send>(
+    tx: &mut T,
+    mut banks: Vec<BankAccount>,
+    id: &ExternalAccountId,
+) -> Result<Vec<BankAccount>, StoreError> {
+    let Some(currency) = banks
+        .iter()
+        .find(|b| b.id == *id)
+        .map(|b| b.currency.clone())
+    else {
+        return Ok(banks);
+    };
+    for bank in banks.iter_mut().filter(|b| b.currency == currency) {
+        let default = bank.id == *id;
+        if bank.default_for_currency != default {
+            bank.default_for_currency = default;
+            tx.update_bank_account(bank).await?;
+        }
+    }
+    Ok(banks)
+}
+
+/// Attaches the bank account an account creation or update sent
+/// (`external_account`): it becomes the default for its currency, and the old
+/// default there is removed, as Stripe does. `false` if the account has it
+/// already. `account.external_accounts` is brought up to date.
+pub(super) async fn attach_bank_account<T: Tx + Send>(
+    tx: &mut T,
+    account: &mut Account,
+    new: &NewBankAccount,
+) -> Result<bool, StoreError> {
+    if tx
+        .any_fingerprint(&account.id, &new.known_fingerprints)
+        .await?
+        || tx.insert_bank_account(&new.bank).await? != 1
+    {
+        return Ok(false);
+    }
+    let replaced: Vec<ExternalAccountId> = account
+        .external_accounts
+        .iter()
+        .filter(|b| b.currency == new.bank.currency && b.default_for_currency)
+        .map(|b| b.id.clone())
+        .collect();
+    for id in &replaced {
+        tx.delete_bank_account(&account.id, id).await?;
+    }
+    let banks = banks_of(tx, &account.id).await?;
+    account.external_accounts = make_default(tx, banks, &new.bank.id).await?;
+    Ok(true)
 }
 
 #[async_trait]
@@ -109,36 +217,99 @@ impl<B: Backend> BankAccountStore for SqlStore<B> {
     async fn insert_bank_account(
         &self,
         tenant: &Tenant,
-        bank_account: &BankAccount,
-        known_fingerprints: &[String],
+        new: &NewBankAccount,
+        writer: Writer,
         save: Save<BankAccount>,
     ) -> Result<BankAccountInsertOutcome, StoreError> {
-        let (tenant, bank, known) = (
-            tenant.clone(),
-            bank_account.clone(),
-            known_fingerprints.to_vec(),
-        );
+        let (tenant, new) = (tenant.clone(), new.clone());
         self.backend
             .transaction(move |tx| {
                 Box::pin(async move {
+                    let account = &new.bank.account;
                     // The account's row lock makes bank-account inserts for one
                     // account take turns, so the duplicate check and the insert
                     // are one step (fingerprints under other master keys differ,
                     // so a unique constraint alone cannot catch those), and keeps
                     // the account from being deleted meanwhile.
-                    if !tx
-                        .lock_tenant_account(&tenant, &bank.account, Lock::Update)
+                    let Some(locked) = tx
+                        .lock_tenant_account(&tenant, account, Lock::Update)
                         .await?
-                    {
+                    else {
                         return Ok(BankAccountInsertOutcome::AccountMissing);
+                    };
+                    if let Err(forbidden) = check_bank_writer(locked, writer) {
+                        return Ok(BankAccountInsertOutcome::Forbidden(forbidden));
                     }
-                    if tx.any_fingerprint(&bank.account, &known).await?
-                        || tx.insert_bank_account(&bank).await? != 1
+                    if tx.any_fingerprint(account, &new.known_fingerprints).await?
+                        || tx.insert_bank_account(&new.bank).await? != 1
                     {
                         return Ok(BankAccountInsertOutcome::Duplicate);
                     }
+                    let mut banks = banks_of(tx, account).await?;
+                    let first_in_currency = !banks.iter().any(|b| {
+                        b.currency == new.bank.currency
+                            && b.id != new.bank.id
+                            && b.default_for_currency
+                    });
+                    if new.make_default || first_in_currency {
+                        banks = make_default(tx, banks, &new.bank.id).await?;
+                    }
+                    let Some(bank) = banks.into_iter().find(|b| b.id == new.bank.id) else {
+                        return Err(StoreError::Corrupt(
+                            "a bank account vanished in its own transaction".to_owned(),
+                        ));
+                    };
                     let receipt = save_completion(tx, save, &bank).await?;
-                    Ok(BankAccountInsertOutcome::Created(receipt))
+                    Ok(BankAccountInsertOutcome::Created(bank, receipt))
+                })
+            })
+            .await
+    }
+
+    async fn update_bank_account(
+        &self,
+        tenant: &Tenant,
+        account: &AccountId,
+        id: &ExternalAccountId,
+        update: &BankAccountUpdate,
+        save: Save<BankAccount>,
+    ) -> Result<BankAccountChangeOutcome<(BankAccount, Receipt)>, StoreError> {
+        let (tenant, account, id, update) =
+            (tenant.clone(), account.clone(), id.clone(), update.clone());
+        self.backend
+            .transaction(move |tx| {
+                Box::pin(async move {
+                    let Some(locked) = tx
+                        .lock_tenant_account(&tenant, &account, Lock::Update)
+                        .await?
+                    else {
+                        return Ok(BankAccountChangeOutcome::NotFound);
+                    };
+                    // Changing a bank account needs the platform to collect
+                    // requirements, whatever the state of onboarding.
+                    if !locked.platform_collects {
+                        return Ok(BankAccountChangeOutcome::Forbidden(Forbidden::Parameters(
+                            vec!["external_account"],
+                        )));
+                    }
+                    let mut banks = banks_of(tx, &account).await?;
+                    let Some(bank) = banks.iter_mut().find(|b| b.id == id) else {
+                        return Ok(BankAccountChangeOutcome::NotFound);
+                    };
+                    bank.account_holder_name =
+                        update.account_holder_name.apply(&bank.account_holder_name);
+                    if let Some(holder_type) = update.account_holder_type {
+                        bank.account_holder_type = Some(holder_type);
+                    }
+                    tx.update_bank_account(bank).await?;
+                    if update.make_default {
+                        banks = make_default(tx, banks, &id).await?;
+                    }
+                    let Some(bank) = banks.into_iter().find(|b| b.id == id) else {
+                        return Ok(BankAccountChangeOutcome::NotFound);
+                    };
+                    let receipt = save_completion(tx, save, &bank).await?;
+                    Ok(BankAccountChangeOutcome::Done((bank, receipt)))
                 })
             })
             .await
@@ -155,9 +326,10 @@ impl<B: Backend> BankAccountStore for SqlStore<B> {
         self.backend
             .snapshot(move |tx| {
                 Box::pin(async move {
-                    if !tx
+                    if tx
                         .lock_tenant_account(&tenant, &account, Lock::None)
                         .await?
+                        .is_none()
                     {
                         return Ok(None);
                     }
@@ -183,13 +355,38 @@ impl<B: Backend> BankAccountStore for SqlStore<B> {
         tenant: &Tenant,
         account: &AccountId,
         id: &ExternalAccountId,
-    ) -> Result<bool, StoreError> {
+        writer: Writer,
+    ) -> Result<BankAccountChangeOutcome<BankAccount>, StoreError> {
         let (tenant, account, id) = (tenant.clone(), account.clone(), id.clone());
         self.backend
-            .statement(move |tx| {
-                Box::pin(
-                    async move { Ok(tx.delete_bank_account(&tenant, &account, &id).await? == 1) },
-                )
+            .transaction(move |tx| {
+                Box::pin(async move {
+                    let Some(locked) = tx
+                        .lock_tenant_account(&tenant, &account, Lock::Update)
+                        .await?
+                    else {
+                        return Ok(BankAccountChangeOutcome::NotFound);
+                    };
+                    if let Err(forbidden) = check_bank_writer(locked, writer) {
+                        return Ok(BankAccountChangeOutcome::Forbidden(forbidden));
+                    }
+                    let banks = banks_of(tx, &account).await?;
+                    let Some(deleted) = banks.iter().find(|b| b.id == id).cloned() else {
+                        return Ok(BankAccountChangeOutcome::NotFound);
+                    };
+                    tx.delete_bank_account(&account, &id).await?;
+                    if deleted.default_for_currency {
+                        let heir = banks
+                            .iter()
+                            .find(|b| b.id != id && b.currency == deleted.currency)
+                            .map(|b| b.id.clone());
+                        if let Some(heir) = heir {
+                            let rest = banks.into_iter().filter(|b| b.id != id).collect();
+                            make_default(tx, rest, &heir).await?;
+                        }
+                    }
+                    Ok(BankAccountChangeOutcome::Done(deleted))
+                })
             })
             .await
     }

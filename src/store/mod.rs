@@ -23,8 +23,10 @@ pub mod rows;
 pub mod sessions;
 pub mod sqlite;
 
-pub use accounts::{AccountStore, AccountUpdateOutcome};
-pub use bank_accounts::{BankAccountInsertOutcome, BankAccountStore};
+pub use accounts::{
+    AccountChange, AccountStore, AccountUpdateOutcome, PersonChange, PersonOutcome,
+};
+pub use bank_accounts::{BankAccountChangeOutcome, BankAccountInsertOutcome, BankAccountStore};
 pub use engine::SqlStore;
 pub use idempotency_keys::{IdempotencyStore, Receipt, Saved};
 pub use paging::{Cursor, Page};

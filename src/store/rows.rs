@@ -4,17 +4,17 @@
 //! the way out. Also how values are written: JSON text for maps, the compact
 //! bit layout for components.
 
-use std::collections::BTreeMap;
+use std::collections::BTreeSet;
 
 use crate::clock::Timestamp;
 use crate::domain::account::{
-    Account, BusinessProfile, CapabilityStatus, Controller, DashboardType, FeePayer, LossesPayer,
-    Metadata, RequirementCollection,
+    Account, Controller, DashboardType, FeePayer, LossesPayer, Metadata, Profile,
+    RequirementCollection,
 };
 use crate::domain::account_session::AccountSessionRecord;
 use crate::domain::catalog::ResolvedComponents;
 use crate::domain::embedded_session::EmbeddedSession;
-use crate::domain::external_account::BankAccount;
+use crate::domain::external_account::{BankAccount, HolderType};
 use crate::domain::ids::{AccountId, EmbeddedSessionId, ExternalAccountId, PlatformId};
 use crate::domain::keys::KeyKind;
 use crate::domain::mode::Mode;
@@ -80,30 +80,29 @@ pub fn to_json<T: serde::Serialize>(value: &T) -> Result<String, StoreError> {
     serde_json::to_string(value).map_err(|error| StoreError::Database(Box::new(error)))
 }
 
-/// An account's capabilities as JSON text: `{"card_payments": "inactive", …}`.
+/// An account's requested capabilities as JSON text: `["card_payments", …]`.
 pub fn capabilities_json(account: &Account) -> Result<String, StoreError> {
-    let plain: BTreeMap<&str, &str> = account
-        .capabilities
-        .iter()
-        .map(|(name, status)| (name.as_str(), status.as_str()))
-        .collect();
-    to_json(&plain)
+    to_json(&account.requested_capabilities)
+}
+
+/// An account's profile document as JSON text.
+pub fn profile_json(account: &Account) -> Result<String, StoreError> {
+    to_json(&account.profile)
 }
 
 fn metadata(json: &str) -> Result<Metadata, StoreError> {
     serde_json::from_str(json).map_err(|_| corrupt("account metadata", json))
 }
 
-fn capabilities(json: &str) -> Result<BTreeMap<String, CapabilityStatus>, StoreError> {
-    let raw: BTreeMap<String, String> =
-        serde_json::from_str(json).map_err(|_| corrupt("account capabilities", json))?;
-    raw.into_iter()
-        .map(|(name, status)| {
-            CapabilityStatus::parse(&status)
-                .map(|status| (name, status))
-                .ok_or_else(|| corrupt("capability status", &status))
-        })
-        .collect()
+fn capabilities(json: &str) -> Result<BTreeSet<String>, StoreError> {
+    serde_json::from_str(json).map_err(|_| corrupt("account capabilities", json))
+}
+
+fn profile(json: &str) -> Result<Profile, StoreError> {
+    // The document is ours; its shape is checked on the way out like any
+    // column, so a corrupt one is reported rather than read as blank.
+    serde_json::from_str(json)
+        .map_err(|error| StoreError::Corrupt(format!("account profile: {error}")))
 }
 
 fn components(bytes: &[u8]) -> Result<ResolvedComponents, StoreError> {
@@ -132,13 +131,14 @@ pub fn key_grant(row: &impl RowReader) -> Result<KeyGrant, StoreError> {
 macro_rules! account_columns {
     () => {
         "id, platform_id, livemode, fees_payer, losses_payments, \
-     requirement_collection, stripe_dashboard, country, email, metadata, \
-     business_profile_name, business_profile_url, capabilities, created"
+         requirement_collection, stripe_dashboard, country, email, metadata, \
+         capabilities, profile, onboarding_started, created"
     };
 }
 pub(crate) use account_columns;
 
-/// Decodes a row selected with `account_columns!`.
+/// Decodes a row selected with `account_columns!`, without its bank accounts
+/// (the store reads those with their own statement).
 pub fn account(row: &impl RowReader) -> Result<Account, StoreError> {
     Ok(Account {
         id: row.id(0, "account id", AccountId::parse)?,
@@ -153,11 +153,10 @@ pub fn account(row: &impl RowReader) -> Result<Account, StoreError> {
         country: row.text(7)?,
         email: row.optional_text(8)?,
         metadata: metadata(&row.text(9)?)?,
-        business_profile: BusinessProfile {
-            name: row.optional_text(10)?,
-            url: row.optional_text(11)?,
-        },
-        capabilities: capabilities(&row.text(12)?)?,
+        requested_capabilities: capabilities(&row.text(10)?)?,
+        profile: profile(&row.text(11)?)?,
+        onboarding_started: row.boolean(12)?,
+        external_accounts: Vec::new(),
         created: row.time(13)?,
     })
 }
@@ -238,7 +237,8 @@ pub fn embedded_session(row: &impl RowReader) -> Result<EmbeddedSession, StoreEr
 macro_rules! bank_account_columns {
     () => {
         "id, account_id, country, currency, \
-     account_holder_name, routing_number, last4, fingerprint, created"
+         account_holder_name, routing_number, last4, fingerprint, created, account_holder_type, \
+         default_for_currency"
     };
 }
 pub(crate) use bank_account_columns;
@@ -255,6 +255,11 @@ pub fn bank_account(row: &impl RowReader) -> Result<BankAccount, StoreError> {
         last4: row.text(6)?,
         fingerprint: row.text(7)?,
         created: row.time(8)?,
+        account_holder_type: row
+            .optional_text(9)?
+            .map(|text| HolderType::parse(&text).ok_or_else(|| corrupt("holder type", &text)))
+            .transpose()?,
+        default_for_currency: row.boolean(10)?,
     })
 }
 

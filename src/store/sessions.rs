@@ -195,13 +195,20 @@ impl<B: Backend> SessionStore for SqlStore<B> {
                 Box::pin(async move {
                     // The share lock keeps the account from being deleted until
                     // this session is committed, so `delete_account` revokes it too.
-                    if !tx
+                    let Some(locked) = tx
                         .lock_tenant_account(&tenant, &session.account, Lock::Share)
                         .await?
-                    {
+                    else {
                         return Ok(SessionInsertOutcome::AccountMissing);
-                    }
+                    };
                     tx.insert_session(&tenant, &session).await?;
+                    // Onboarding starts with the first session: from then on,
+                    // where Stripe collects requirements, the account's
+                    // identity is its own. Written once, so later sessions
+                    // pay only for the read above.
+                    if !locked.onboarding_started {
+                        tx.mark_onboarding_started(&session.account).await?;
+                    }
                     let receipt = save_completion(tx, save, &()).await?;
                     Ok(SessionInsertOutcome::Created(receipt))
                 })

@@ -32,6 +32,7 @@ use connect_sessions::domain::embedded_session::NewEmbeddedSession;
 use connect_sessions::domain::ids::PlatformId;
 use connect_sessions::domain::keys::random_alphanumeric;
 use connect_sessions::domain::mode::Mode;
+use connect_sessions::domain::onboarding::verification::Verifier;
 use connect_sessions::domain::platform::{NewPlatform, Tenant};
 use connect_sessions::http::form::{self, FormLimits};
 use connect_sessions::idempotency::{
@@ -468,13 +469,21 @@ async fn background_pruning_on_two_servers_deletes_every_expired_row_once_withou
     let account = NewAccount {
         controller: Controller::for_type(AccountType::Custom),
         country: "US".to_owned(),
-        email: None,
-        metadata: Default::default(),
-        business_profile: Default::default(),
-        requested_capabilities: Vec::new(),
+        fields: Default::default(),
     }
-    .into_account(platform.id.clone(), Mode::Test, now.minus(3 * hour));
-    store.insert_account(&account, None).await.unwrap();
+    .into_account(
+        platform.id.clone(),
+        &Verifier {
+            mode: Mode::Test,
+            now: now.minus(3 * hour),
+            delay: Duration::from_secs(5),
+        },
+    )
+    .unwrap();
+    store
+        .insert_account(&account, None, account.created, None)
+        .await
+        .unwrap();
     let components = ResolvedComponents::resolve(
         &ComponentsRequest::default(),
         &Controller::for_type(AccountType::Custom),

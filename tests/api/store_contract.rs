@@ -9,23 +9,25 @@ use std::time::Duration;
 
 use connect_sessions::clock::Timestamp;
 use connect_sessions::domain::account::{
-    Account, AccountType, AccountUpdate, Controller, FieldUpdate, MetadataUpdate, NewAccount,
+    Account, AccountType, AccountUpdate, BusinessProfileUpdate, Controller, FieldUpdate,
+    MetadataUpdate, NewAccount, Writer,
 };
 use connect_sessions::domain::account_session::{ClaimRefusal, ClientSecret, NewAccountSession};
 use connect_sessions::domain::catalog::{ComponentsRequest, ResolvedComponents};
 use connect_sessions::domain::embedded_session::NewEmbeddedSession;
-use connect_sessions::domain::external_account::BankAccount;
+use connect_sessions::domain::external_account::{BankAccount, NewBankAccount};
 use connect_sessions::domain::ids::{AccountId, ExternalAccountId};
 use connect_sessions::domain::keys::{KeyKind, SecretHash};
 use connect_sessions::domain::mode::Mode;
+use connect_sessions::domain::onboarding::verification::Verifier;
 use connect_sessions::domain::platform::{NewPlatform, Tenant};
 use connect_sessions::idempotency::{
     Attempt, BeginOutcome, Completion, Fingerprint, IdempotencyKey, IdempotencyScope, KeyRealm,
     LeaseToken, SavedResponse,
 };
 use connect_sessions::store::{
-    AccountUpdateOutcome, BankAccountInsertOutcome, ClaimOutcome, Cursor, SessionInsertOutcome,
-    Store,
+    AccountChange, AccountUpdateOutcome, BankAccountChangeOutcome, BankAccountInsertOutcome,
+    ClaimOutcome, Cursor, SessionInsertOutcome, Store,
 };
 
 use crate::database::TestDatabase;
@@ -62,8 +64,31 @@ impl Fixture {
     /// A Custom account of the tenant, stored.
     async fn account(&self) -> Account {
         let account = new_account(&self.tenant);
-        self.store.insert_account(&account, None).await.unwrap();
+        let (stored, receipt) = self
+            .store
+            .insert_account(&account, None, NOW, None)
+            .await
+            .unwrap();
+        assert_eq!((&stored, receipt), (&account, None));
         account
+    }
+
+    /// Attaches a bank account through the bank-account endpoint's rule.
+    async fn attach(
+        &self,
+        bank: &BankAccount,
+        known: &[&str],
+        writer: Writer,
+    ) -> BankAccountInsertOutcome {
+        let new = NewBankAccount {
+            bank: bank.clone(),
+            known_fingerprints: known.iter().map(|k| (*k).to_owned()).collect(),
+            make_default: false,
+        };
+        self.store
+            .insert_bank_account(&self.tenant, &new, writer, None)
+            .await
+            .unwrap()
     }
 
     /// A session of `account` expiring ten minutes from `NOW`, stored; its secret's hash.
@@ -93,16 +118,35 @@ impl Fixture {
     }
 }
 
+fn verifier(mode: Mode) -> Verifier {
+    Verifier {
+        mode,
+        now: NOW,
+        delay: Duration::from_secs(5),
+    }
+}
+
 fn new_account(tenant: &Tenant) -> Account {
     NewAccount {
         controller: Controller::for_type(AccountType::Custom),
         country: "US".to_owned(),
-        email: Some("jenny@example.com".to_owned()),
-        metadata: Default::default(),
-        business_profile: Default::default(),
-        requested_capabilities: Vec::new(),
+        fields: AccountUpdate {
+            email: FieldUpdate::Set("jenny@example.com".to_owned()),
+            ..AccountUpdate::default()
+        },
     }
-    .into_account(tenant.platform.clone(), tenant.mode, NOW)
+    .into_account(tenant.platform.clone(), &verifier(tenant.mode))
+    .unwrap()
+}
+
+/// A change of the account's fields by its platform.
+fn change(update: AccountUpdate) -> AccountChange {
+    AccountChange {
+        update,
+        writer: Writer::Platform,
+        verifier: verifier(Mode::Test),
+        external_account: None,
+    }
 }
 
 fn components() -> ResolvedComponents {
@@ -120,6 +164,8 @@ fn bank_account(account: &AccountId, fingerprint: &str) -> BankAccount {
         country: "US".to_owned(),
         currency: "usd".to_owned(),
         account_holder_name: Some("Jenny Rosen".to_owned()),
+        account_holder_type: None,
+        default_for_currency: false,
         routing_number: Some("110000000".to_owned()),
         last4: "6789".to_owned(),
         fingerprint: fingerprint.to_owned(),
@@ -209,12 +255,15 @@ async fn an_account_reads_back_as_written_and_survives_a_reopen() {
 async fn an_update_applies_to_the_tenants_account_only() {
     let fixture = Fixture::new().await;
     let account = fixture.account().await;
-    let update = AccountUpdate {
+    let update = change(AccountUpdate {
         email: FieldUpdate::Clear,
         metadata: MetadataUpdate::default(),
-        business_profile_name: FieldUpdate::Set("Rocket Rides".to_owned()),
-        business_profile_url: FieldUpdate::Keep,
-    };
+        business_profile: BusinessProfileUpdate {
+            name: FieldUpdate::Set("Rocket Rides".to_owned()),
+            ..BusinessProfileUpdate::default()
+        },
+        ..AccountUpdate::default()
+    });
 
     let live = Tenant {
         mode: Mode::Live,
@@ -237,7 +286,7 @@ async fn an_update_applies_to_the_tenants_account_only() {
     };
     assert_eq!(updated.email, None);
     assert_eq!(
-        updated.business_profile.name.as_deref(),
+        updated.profile.business_profile.name.as_deref(),
         Some("Rocket Rides")
     );
     let stored = fixture
@@ -245,7 +294,7 @@ async fn an_update_applies_to_the_tenants_account_only() {
         .find_account(&fixture.tenant.platform, &account.id)
         .await
         .unwrap();
-    assert_eq!(stored, Some(updated));
+    assert_eq!(stored, Some(*updated));
 }
 
 #[tokio::test]
@@ -547,32 +596,31 @@ async fn a_bank_account_is_refused_as_a_duplicate_under_any_known_fingerprint() 
     let same_under_old_key = bank_account(&account.id, "fp-rotated");
 
     let stored = fixture
-        .store
-        .insert_bank_account(&fixture.tenant, &first, &["fp-current".to_owned()], None)
-        .await
-        .unwrap();
+        .attach(&first, &["fp-current"], Writer::Platform)
+        .await;
     let duplicate = fixture
-        .store
-        .insert_bank_account(
-            &fixture.tenant,
+        .attach(
             &same_under_old_key,
-            &["fp-rotated".to_owned(), "fp-current".to_owned()],
-            None,
+            &["fp-rotated", "fp-current"],
+            Writer::Platform,
         )
-        .await
-        .unwrap();
+        .await;
     let unknown_account = fixture
-        .store
-        .insert_bank_account(
-            &fixture.tenant,
+        .attach(
             &bank_account(&AccountId::generate(), "fp-x"),
-            &["fp-x".to_owned()],
-            None,
+            &["fp-x"],
+            Writer::Platform,
         )
-        .await
-        .unwrap();
+        .await;
 
-    assert_eq!(stored, BankAccountInsertOutcome::Created(None));
+    let first_as_default = BankAccount {
+        default_for_currency: true,
+        ..first
+    };
+    assert_eq!(
+        stored,
+        BankAccountInsertOutcome::Created(first_as_default, None)
+    );
     assert_eq!(duplicate, BankAccountInsertOutcome::Duplicate);
     assert_eq!(unknown_account, BankAccountInsertOutcome::AccountMissing);
 }
@@ -585,16 +633,13 @@ async fn bank_accounts_list_newest_first_and_delete_only_for_their_tenant() {
     let newer = bank_account(&account.id, "fp-2");
     for bank in [&older, &newer] {
         fixture
-            .store
-            .insert_bank_account(
-                &fixture.tenant,
-                bank,
-                std::slice::from_ref(&bank.fingerprint),
-                None,
-            )
-            .await
-            .unwrap();
+            .attach(bank, &[&bank.fingerprint], Writer::Account)
+            .await;
     }
+    let older = BankAccount {
+        default_for_currency: true,
+        ..older
+    };
     let live = Tenant {
         mode: Mode::Live,
         ..fixture.tenant.clone()
@@ -624,26 +669,42 @@ async fn bank_accounts_list_newest_first_and_delete_only_for_their_tenant() {
         .unwrap();
     let deleted_by_other_mode = fixture
         .store
-        .delete_bank_account(&live, &account.id, &older.id)
+        .delete_bank_account(&live, &account.id, &older.id, Writer::Platform)
         .await
         .unwrap();
     let deleted = fixture
         .store
-        .delete_bank_account(&fixture.tenant, &account.id, &older.id)
+        .delete_bank_account(&fixture.tenant, &account.id, &older.id, Writer::Platform)
         .await
         .unwrap();
     let deleted_again = fixture
         .store
-        .delete_bank_account(&fixture.tenant, &account.id, &older.id)
+        .delete_bank_account(&fixture.tenant, &account.id, &older.id, Writer::Platform)
         .await
         .unwrap();
+    let heir = fixture
+        .store
+        .find_account(&fixture.tenant.platform, &account.id)
+        .await
+        .unwrap()
+        .unwrap()
+        .external_accounts;
 
-    assert_eq!((page.data, page.has_more), (vec![newer], true));
-    assert_eq!((after.data, after.has_more), (vec![older], false));
+    assert_eq!((page.data, page.has_more), (vec![newer.clone()], true));
+    assert_eq!((after.data, after.has_more), (vec![older.clone()], false));
     assert_eq!(other_mode, None);
-    assert!(!deleted_by_other_mode);
-    assert!(deleted);
-    assert!(!deleted_again);
+    assert_eq!(deleted_by_other_mode, BankAccountChangeOutcome::NotFound);
+    assert_eq!(deleted, BankAccountChangeOutcome::Done(older));
+    assert_eq!(deleted_again, BankAccountChangeOutcome::NotFound);
+    let newer_as_default = BankAccount {
+        default_for_currency: true,
+        ..newer
+    };
+    assert_eq!(
+        heir,
+        vec![newer_as_default],
+        "the default's heir is the oldest other bank account in its currency"
+    );
 }
 
 /// An idempotency key of the fixture's tenant in the backend's realm.
@@ -744,9 +805,10 @@ async fn a_write_saves_its_response_in_its_own_transaction() {
 
     let receipt = fixture
         .store
-        .insert_account(&account, Some(save))
+        .insert_account(&account, None, NOW, Some(save))
         .await
-        .unwrap();
+        .unwrap()
+        .1;
     let replay = fixture
         .store
         .begin_idempotent(&scope, &attempt(NOW))

@@ -8,6 +8,7 @@ use connect_sessions::domain::account_session::{ClaimRefusal, ClientSecret, NewA
 use connect_sessions::domain::catalog::{ComponentsRequest, ResolvedComponents};
 use connect_sessions::domain::embedded_session::NewEmbeddedSession;
 use connect_sessions::domain::mode::Mode;
+use connect_sessions::domain::onboarding::verification::Verifier;
 use connect_sessions::domain::platform::{NewPlatform, Tenant};
 use connect_sessions::store::{ClaimOutcome, SessionInsertOutcome};
 use std::time::Duration;
@@ -37,13 +38,21 @@ async fn sessions_created_while_their_account_is_deleted_are_all_revoked_or_refu
         let account = NewAccount {
             controller: Controller::for_type(AccountType::Custom),
             country: "US".to_owned(),
-            email: None,
-            metadata: Default::default(),
-            business_profile: Default::default(),
-            requested_capabilities: Vec::new(),
+            fields: Default::default(),
         }
-        .into_account(platform.id.clone(), Mode::Test, now);
-        store.insert_account(&account, None).await.unwrap();
+        .into_account(
+            platform.id.clone(),
+            &Verifier {
+                mode: Mode::Test,
+                now,
+                delay: Duration::from_secs(5),
+            },
+        )
+        .unwrap();
+        store
+            .insert_account(&account, None, account.created, None)
+            .await
+            .unwrap();
         let sessions: Vec<NewAccountSession> = (0..8)
             .map(|_| NewAccountSession {
                 account: account.id.clone(),

@@ -86,6 +86,18 @@ pub enum DobUpdate {
     Clear,
 }
 
+/// A change to a share of ownership: leave it, clear it or set it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum PercentUpdate {
+    /// Not in the request.
+    #[default]
+    Keep,
+    /// Sent empty: unset.
+    Clear,
+    /// A new share.
+    Set(Percent),
+}
+
 /// Changes to a person's relationship.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RelationshipUpdate {
@@ -99,8 +111,8 @@ pub struct RelationshipUpdate {
     pub legal_guardian: Option<bool>,
     /// `owner`
     pub owner: Option<bool>,
-    /// `percent_ownership` (`Some(None)`: cleared)
-    pub percent_ownership: Option<Option<Percent>>,
+    /// `percent_ownership`
+    pub percent_ownership: PercentUpdate,
     /// `representative`
     pub representative: Option<bool>,
     /// `title`
@@ -116,7 +128,11 @@ impl RelationshipUpdate {
             executive: or(self.executive, current.executive),
             legal_guardian: or(self.legal_guardian, current.legal_guardian),
             owner: or(self.owner, current.owner),
-            percent_ownership: self.percent_ownership.unwrap_or(current.percent_ownership),
+            percent_ownership: match self.percent_ownership {
+                PercentUpdate::Keep => current.percent_ownership,
+                PercentUpdate::Clear => None,
+                PercentUpdate::Set(share) => Some(share),
+            },
             representative: or(self.representative, current.representative),
             title: self.title.apply(&current.title),
         }
@@ -288,6 +304,7 @@ impl From<MetadataError> for Refusal {
 
 /// What an account tells about itself, as changed by requests.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct Identity {
     /// `business_type`
     pub business_type: Option<BusinessType>,
@@ -588,7 +605,7 @@ mod tests {
             relationship: RelationshipUpdate {
                 representative: Some(true),
                 owner: Some(true),
-                percent_ownership: Some(Some(Percent(share))),
+                percent_ownership: PercentUpdate::Set(Percent(share)),
                 ..RelationshipUpdate::default()
             },
             ..PersonUpdate::default()

@@ -360,6 +360,12 @@ impl<'d> Params<'d> {
         Some(strings)
     }
 
+    /// Takes the value of `key` as sent, whatever its shape, for parameters
+    /// that may be a string or a hash (`external_account`).
+    pub fn take_value(&mut self, key: &str) -> Option<FormValue> {
+        self.map.shift_remove(key)
+    }
+
     /// Takes every remaining entry, for hashes whose keys are data (components, metadata).
     pub fn drain(&mut self) -> Vec<(String, FormValue)> {
         self.map.drain(..).collect()

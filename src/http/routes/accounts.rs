@@ -1,28 +1,37 @@
-//! `/v1/accounts`: create, retrieve, update, delete and list connected accounts.
+//! `/v1/accounts`: create, retrieve, update, delete and list connected
+//! accounts, and their bank accounts (`external_accounts`).
 
 use axum::extract::{Path, State};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 
 use crate::domain::account::{
-    Account, AccountType, AccountUpdate, BusinessProfile, Controller, ControllerChoice,
-    ControllerProperties, DashboardType, FeePayer, LossesPayer, Metadata, MetadataUpdate,
-    NewAccount, RequirementCollection,
+    Account, AccountType, AccountUpdate, Controller, ControllerChoice, ControllerProperties,
+    DashboardType, FeePayer, LossesPayer, NewAccount, RequirementCollection, Writer, check_writer,
 };
 use crate::domain::capability;
+use crate::domain::external_account::{
+    BankAccount, BankAccountDetails, BankAccountUpdate, HolderType,
+};
 use crate::domain::ids::{AccountId, ExternalAccountId};
+use crate::domain::wire::{AccountObject, BankAccountObject, Viewer};
+use crate::http::account_changes::{forbidden, new_bank_account, refused, verifier};
 use crate::http::error::ApiError;
 use crate::http::extract::{FromParams, NoParams, SecretKeyAuth, StripeForm, StripeQuery};
-use crate::http::form::{Cleared, FormValue, Params, first_leaf_param};
+use crate::http::form::{Params, first_leaf_param};
 use crate::http::idempotent::{Idempotent, Written};
-use crate::http::params::{
-    ACCOUNT_EXPANDABLE, ListParams, read_business_profile, read_email, read_email_update,
-    read_expand,
+use crate::http::onboarding_params::{
+    read_business_profile, read_external_account, read_identity, read_settings,
 };
-use crate::http::responses::{AccountResponse, BankAccountResponse, DeletedResponse, ListResponse};
+use crate::http::params::{
+    ACCOUNT_EXPANDABLE, ListParams, read_email, read_email_update, read_expand, read_metadata,
+};
+use crate::http::responses::{DeletedResponse, ListResponse};
 use crate::http::state::AppState;
 use crate::idempotency::KeyRealm;
-use crate::store::AccountUpdateOutcome;
+use crate::store::{
+    AccountChange, AccountUpdateOutcome, BankAccountChangeOutcome, BankAccountInsertOutcome,
+};
 
 /// The account routes.
 pub fn router() -> Router<AppState> {
@@ -36,15 +45,45 @@ pub fn router() -> Router<AppState> {
         )
         .route(
             "/v1/accounts/{id}/external_accounts",
-            get(list_bank_accounts),
+            get(list_bank_accounts).post(create_bank_account),
         )
+        .route(
+            "/v1/accounts/{id}/external_accounts/{bank_account}",
+            get(retrieve_bank_account)
+                .post(update_bank_account)
+                .delete(delete_bank_account),
+        )
+}
+
+/// The fields an account creation and a platform's update both take, read
+/// in one order.
+fn read_account_fields(params: &mut Params<'_>) -> (AccountUpdate, Option<BankAccountDetails>) {
+    let email = read_email_update(params);
+    let metadata = read_metadata(params);
+    let business_profile = read_business_profile(params);
+    let capabilities = read_capabilities(params);
+    let identity = read_identity(params);
+    let settings = read_settings(params);
+    let external_account = read_external_account(params, "external_account");
+    let update = AccountUpdate {
+        email,
+        metadata,
+        business_profile,
+        capabilities,
+        identity,
+        settings,
+    };
+    (update, external_account)
 }
 
 /// `POST /v1/accounts` parameters, checked into the account to create: the
 /// controller combination and metadata limits are validation, so a request
 /// that breaks them never begins executing (and is not saved for idempotency).
 #[derive(Debug)]
-pub struct CreateAccountParams(NewAccount);
+pub struct CreateAccountParams {
+    account: NewAccount,
+    external_account: Option<BankAccountDetails>,
+}
 
 impl FromParams for CreateAccountParams {
     fn from_params(params: &mut Params<'_>) -> Option<Self> {
@@ -61,10 +100,11 @@ impl FromParams for CreateAccountParams {
             (None, properties) => ControllerChoice::Properties(properties.unwrap_or_default()),
         };
         let country = read_country(params);
+        // An empty email at creation means none, as before.
         let email = read_email(params);
-        let metadata = read_metadata(params);
-        let (name, url) = read_business_profile(params);
-        let capabilities = read_capabilities(params);
+        let (mut fields, external_account) = read_account_fields(params);
+        fields.email =
+            email.map_or_else(Default::default, crate::domain::account::FieldUpdate::Set);
         read_expand(params, ACCOUNT_EXPANDABLE)?;
         let controller = match choice {
             ControllerChoice::Type(account_type) => Controller::for_type(account_type),
@@ -78,24 +118,18 @@ impl FromParams for CreateAccountParams {
                 }
             }
         };
-        let metadata = match metadata.apply(&Metadata::new()) {
-            Ok(metadata) => metadata,
-            Err(invalid) => {
-                params.reject(ApiError::invalid(invalid.param(), invalid.to_string()));
-                return None;
-            }
-        };
-        Some(Self(NewAccount {
-            controller,
-            country: country.unwrap_or_else(|| "US".to_owned()),
-            email,
-            metadata,
-            business_profile: BusinessProfile {
-                name: name.apply(&None),
-                url: url.apply(&None),
+        if let Err(invalid) = fields.metadata.validate() {
+            params.reject(ApiError::invalid(invalid.param(), invalid.to_string()));
+            return None;
+        }
+        Some(Self {
+            account: NewAccount {
+                controller,
+                country: country.unwrap_or_else(|| "US".to_owned()),
+                fields,
             },
-            requested_capabilities: capabilities,
-        }))
+            external_account,
+        })
     }
 }
 
@@ -136,30 +170,8 @@ fn read_country(params: &mut Params<'_>) -> Option<String> {
     None
 }
 
-/// `metadata[...]`: merged key by key; an empty value removes a key, and an
-/// empty `metadata` removes them all.
-fn read_metadata(params: &mut Params<'_>) -> MetadataUpdate {
-    let mut metadata = match params.clearable_hash("metadata") {
-        Err(Cleared) => return MetadataUpdate::Clear,
-        Ok(None) => return MetadataUpdate::Keep,
-        Ok(Some(metadata)) => metadata,
-    };
-    let mut entries = Vec::new();
-    for (key, value) in metadata.drain() {
-        match value {
-            FormValue::Text(text) if text.is_empty() => entries.push((key, None)),
-            FormValue::Text(text) => entries.push((key, Some(text))),
-            FormValue::Hash(_) | FormValue::List(_) => {
-                let param = metadata.param(&key);
-                metadata.reject(ApiError::invalid(param, "Invalid string"));
-            }
-        }
-    }
-    MetadataUpdate::Merge(entries)
-}
-
-/// `capabilities[NAME][requested]`: the names requested as `true`.
-fn read_capabilities(params: &mut Params<'_>) -> Vec<String> {
+/// `capabilities[NAME][requested]`: each capability sent, requested or not.
+fn read_capabilities(params: &mut Params<'_>) -> Vec<(String, bool)> {
     let Some(mut capabilities) = params.optional_hash("capabilities") else {
         return Vec::new();
     };
@@ -170,9 +182,9 @@ fn read_capabilities(params: &mut Params<'_>) -> Vec<String> {
             continue;
         }
         if let Some(mut capability) = capabilities.child(&name, value)
-            && capability.optional_bool("requested") == Some(true)
+            && let Some(wanted) = capability.optional_bool("requested")
         {
-            requested.push(name);
+            requested.push((name, wanted));
         }
     }
     requested
@@ -180,13 +192,14 @@ fn read_capabilities(params: &mut Params<'_>) -> Vec<String> {
 
 /// `POST /v1/accounts/{id}` parameters.
 #[derive(Debug)]
-pub struct UpdateAccountParams(AccountUpdate);
+pub struct UpdateAccountParams {
+    update: AccountUpdate,
+    external_account: Option<BankAccountDetails>,
+}
 
 impl FromParams for UpdateAccountParams {
     fn from_params(params: &mut Params<'_>) -> Option<Self> {
-        let email = read_email_update(params);
-        let metadata = read_metadata(params);
-        let (business_profile_name, business_profile_url) = read_business_profile(params);
+        let (update, external_account) = read_account_fields(params);
         if let Some(mut controller) = params.optional_hash("controller") {
             // Controller properties are fixed at creation; name the first one sent.
             let param = match controller.drain().into_iter().next() {
@@ -199,13 +212,78 @@ impl FromParams for UpdateAccountParams {
             ));
         }
         read_expand(params, ACCOUNT_EXPANDABLE)?;
-        Some(Self(AccountUpdate {
-            email,
-            metadata,
-            business_profile_name,
-            business_profile_url,
-        }))
+        if let Err(invalid) = update.metadata.validate() {
+            params.reject(ApiError::invalid(invalid.param(), invalid.to_string()));
+            return None;
+        }
+        Some(Self {
+            update,
+            external_account,
+        })
     }
+}
+
+#[tracing::instrument(skip_all)]
+async fn create_account(
+    State(state): State<AppState>,
+    auth: SecretKeyAuth,
+    form: StripeForm<CreateAccountParams>,
+) -> Idempotent<AccountObject> {
+    let tenant = auth.tenant.clone();
+    let checks = verifier(&state, tenant.mode);
+    let StripeForm {
+        params,
+        idempotency,
+    } = form;
+    // Stripe's refusals of a creation are validation: checked before the
+    // request begins executing, so never saved for idempotency.
+    let sent_terms = params.account.fields.identity.tos_acceptance.is_some();
+    let platform_collects =
+        params.account.controller.requirement_collection == RequirementCollection::Application;
+    let terms = if sent_terms {
+        &["tos_acceptance"][..]
+    } else {
+        &[]
+    };
+    if let Err(refusal) = check_writer(platform_collects, false, Writer::Platform, terms) {
+        return forbidden(refusal, &AccountId::generate(), auth.key.masked()).into();
+    }
+    let account = match params
+        .account
+        .into_account(tenant.platform.clone(), &checks)
+    {
+        Ok(account) => account,
+        Err(refusal) => return refused(refusal).into(),
+    };
+    let bank = params
+        .external_account
+        .map(|details| new_bank_account(&state, account.id.clone(), details, true));
+    let now = checks.now;
+    StripeForm {
+        params: (account, bank),
+        idempotency,
+    }
+    .run_idempotent(
+        &state,
+        &auth.tenant,
+        KeyRealm::Secret,
+        async |(account, bank), saver| {
+            let save = saver.on_success(move |account: &Account| {
+                AccountObject::new(account, now, Viewer::Platform)
+            });
+            let (account, saved) = state
+                .store
+                .insert_account(&account, bank.as_ref(), now, save)
+                .await?;
+            state.caches.remember_account(&account);
+            tracing::info!(account = %account.id, "account created");
+            Ok(Written::new(
+                AccountObject::new(&account, now, Viewer::Platform),
+                saved,
+            ))
+        },
+    )
+    .await
 }
 
 /// Query parameters of retrieve and delete: only `expand[]`.
@@ -244,38 +322,19 @@ async fn tenant_account(
     }
 }
 
-#[tracing::instrument(skip_all)]
-async fn create_account(
-    State(state): State<AppState>,
-    auth: SecretKeyAuth,
-    form: StripeForm<CreateAccountParams>,
-) -> Idempotent<AccountResponse> {
-    let tenant = auth.tenant.clone();
-    form.run_idempotent(
-        &state,
-        &auth.tenant,
-        KeyRealm::Secret,
-        async |CreateAccountParams(new_account), saver| {
-            let account = new_account.into_account(tenant.platform, tenant.mode, state.clock.now());
-            let save = saver.on_success(|account: &Account| AccountResponse::from(account.clone()));
-            let saved = state.store.insert_account(&account, save).await?;
-            state.caches.remember_account(&account);
-            tracing::info!(account = %account.id, "account created");
-            Ok(Written::new(AccountResponse::from(account), saved))
-        },
-    )
-    .await
-}
-
 #[tracing::instrument(skip_all, fields(account = %id))]
 async fn retrieve_account(
     State(state): State<AppState>,
     Path(id): Path<String>,
     auth: SecretKeyAuth,
     StripeQuery(_): StripeQuery<RetrieveAccountParams>,
-) -> Result<Json<AccountResponse>, ApiError> {
+) -> Result<Json<AccountObject>, ApiError> {
     let account = tenant_account(&state, &auth, &id).await?;
-    Ok(Json(account.into()))
+    Ok(Json(AccountObject::new(
+        &account,
+        state.clock.now(),
+        Viewer::Platform,
+    )))
 }
 
 #[tracing::instrument(skip_all, fields(account = %id))]
@@ -284,26 +343,44 @@ async fn update_account(
     Path(id): Path<String>,
     auth: SecretKeyAuth,
     form: StripeForm<UpdateAccountParams>,
-) -> Idempotent<AccountResponse> {
+) -> Idempotent<AccountObject> {
+    let checks = verifier(&state, auth.tenant.mode);
     form.run_idempotent(
         &state,
         &auth.tenant,
         KeyRealm::Secret,
-        async |UpdateAccountParams(update), saver| {
+        async |UpdateAccountParams {
+                   update,
+                   external_account,
+               },
+               saver| {
             let parsed = AccountId::parse(&id).ok_or_else(|| no_access(&auth, &id))?;
-            let save = saver.on_success(|account: &Account| AccountResponse::from(account.clone()));
+            let change = AccountChange {
+                update,
+                writer: Writer::Platform,
+                verifier: checks,
+                external_account: external_account
+                    .map(|details| new_bank_account(&state, parsed.clone(), details, true)),
+            };
+            let now = checks.now;
+            let save = saver.on_success(move |account: &Account| {
+                AccountObject::new(account, now, Viewer::Platform)
+            });
             match state
                 .store
-                .update_account(&auth.tenant, &parsed, &update, save)
+                .update_account(&auth.tenant, &parsed, &change, save)
                 .await?
             {
-                AccountUpdateOutcome::Updated(account, saved) => {
-                    Ok(Written::new(AccountResponse::from(account), saved))
-                }
+                AccountUpdateOutcome::Updated(account, saved) => Ok(Written::new(
+                    AccountObject::new(&account, now, Viewer::Platform),
+                    saved,
+                )),
                 AccountUpdateOutcome::NotFound => Err(no_access(&auth, &id)),
-                AccountUpdateOutcome::Invalid(invalid) => {
-                    Err(ApiError::invalid(invalid.param(), invalid.to_string()))
+                AccountUpdateOutcome::Forbidden(refusal) => {
+                    Err(forbidden(refusal, &parsed, auth.key.masked()))
                 }
+                AccountUpdateOutcome::Invalid(refusal) => Err(refused(refusal)),
+                AccountUpdateOutcome::DuplicateBankAccount => Err(ApiError::BankAccountExists),
             }
         },
     )
@@ -334,15 +411,19 @@ async fn list_accounts(
     State(state): State<AppState>,
     auth: SecretKeyAuth,
     StripeQuery(params): StripeQuery<ListParams>,
-) -> Result<Json<ListResponse<AccountResponse>>, ApiError> {
+) -> Result<Json<ListResponse<AccountObject>>, ApiError> {
     let cursor = params.cursor("account", AccountId::parse)?;
     let page = state
         .store
         .list_accounts(&auth.tenant, &cursor, params.limit)
         .await?
         .ok_or_else(|| params.cursor_missing("account"))?;
+    let now = state.clock.now();
     Ok(Json(ListResponse::new(
-        page.data.into_iter().map(AccountResponse::from).collect(),
+        page.data
+            .iter()
+            .map(|account| AccountObject::new(account, now, Viewer::Platform))
+            .collect(),
         page.has_more,
         "/v1/accounts",
     )))
@@ -354,7 +435,7 @@ async fn list_bank_accounts(
     Path(id): Path<String>,
     auth: SecretKeyAuth,
     StripeQuery(params): StripeQuery<ListParams>,
-) -> Result<Json<ListResponse<BankAccountResponse>>, ApiError> {
+) -> Result<Json<ListResponse<BankAccountObject>>, ApiError> {
     let account = tenant_account(&state, &auth, &id).await?;
     let cursor = params.cursor("external account", ExternalAccountId::parse)?;
     let page = state
@@ -363,11 +444,188 @@ async fn list_bank_accounts(
         .await?
         .ok_or_else(|| params.cursor_missing("external account"))?;
     Ok(Json(ListResponse::new(
-        page.data
-            .into_iter()
-            .map(BankAccountResponse::from)
-            .collect(),
+        page.data.iter().map(BankAccountObject::new).collect(),
         page.has_more,
         format!("/v1/accounts/{}/external_accounts", account.id),
     )))
+}
+
+/// `POST /v1/accounts/{id}/external_accounts` parameters.
+#[derive(Debug)]
+pub struct CreateBankAccountParams {
+    details: BankAccountDetails,
+    make_default: bool,
+}
+
+impl FromParams for CreateBankAccountParams {
+    fn from_params(params: &mut Params<'_>) -> Option<Self> {
+        let details = if params.contains("external_account") {
+            read_external_account(params, "external_account")
+        } else {
+            params.reject(ApiError::ParameterMissing {
+                param: "external_account".to_owned(),
+            });
+            None
+        };
+        let make_default = params
+            .optional_bool("default_for_currency")
+            .unwrap_or(false);
+        read_expand(params, &[])?;
+        Some(Self {
+            details: details?,
+            make_default,
+        })
+    }
+}
+
+/// Stripe's answer for a bank account the account does not have.
+fn no_such_bank_account(id: &str) -> ApiError {
+    ApiError::NoSuchObject {
+        object: "external account",
+        id: id.to_owned(),
+    }
+}
+
+#[tracing::instrument(skip_all, fields(account = %id))]
+async fn create_bank_account(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    auth: SecretKeyAuth,
+    form: StripeForm<CreateBankAccountParams>,
+) -> Idempotent<BankAccountObject> {
+    form.run_idempotent(
+        &state,
+        &auth.tenant,
+        KeyRealm::Secret,
+        async |CreateBankAccountParams {
+                   details,
+                   make_default,
+               },
+               saver| {
+            let account = AccountId::parse(&id).ok_or_else(|| no_access(&auth, &id))?;
+            let new = new_bank_account(&state, account.clone(), details, make_default);
+            let save = saver.on_success(|bank: &BankAccount| BankAccountObject::new(bank));
+            match state
+                .store
+                .insert_bank_account(&auth.tenant, &new, Writer::Platform, save)
+                .await?
+            {
+                BankAccountInsertOutcome::Created(bank, saved) => {
+                    tracing::info!(bank_account = %bank.id, "bank account attached");
+                    Ok(Written::new(BankAccountObject::new(&bank), saved))
+                }
+                BankAccountInsertOutcome::Duplicate => Err(ApiError::BankAccountExists),
+                BankAccountInsertOutcome::AccountMissing => Err(no_access(&auth, &id)),
+                BankAccountInsertOutcome::Forbidden(_) => Err(ApiError::EndpointForbidden {
+                    masked_key: auth.key.masked(),
+                    account: id.clone(),
+                }),
+            }
+        },
+    )
+    .await
+}
+
+#[tracing::instrument(skip_all, fields(account = %id, bank_account = %bank_account))]
+async fn retrieve_bank_account(
+    State(state): State<AppState>,
+    Path((id, bank_account)): Path<(String, String)>,
+    auth: SecretKeyAuth,
+    StripeQuery(NoParams): StripeQuery<NoParams>,
+) -> Result<Json<BankAccountObject>, ApiError> {
+    let account = tenant_account(&state, &auth, &id).await?;
+    account
+        .external_accounts
+        .iter()
+        .find(|bank| bank.id.as_str() == bank_account)
+        .map(|bank| Json(BankAccountObject::new(bank)))
+        .ok_or_else(|| no_such_bank_account(&bank_account))
+}
+
+/// `POST /v1/accounts/{id}/external_accounts/{bank_account}` parameters.
+#[derive(Debug)]
+pub struct UpdateBankAccountParams(BankAccountUpdate);
+
+impl FromParams for UpdateBankAccountParams {
+    fn from_params(params: &mut Params<'_>) -> Option<Self> {
+        let account_holder_name = params.string_update("account_holder_name");
+        let account_holder_type = params.optional_enum("account_holder_type", HolderType::VALUES);
+        let make_default = match params.optional_bool("default_for_currency") {
+            Some(false) => {
+                params.reject(ApiError::invalid(
+                    "default_for_currency",
+                    "default_for_currency can only be set to true: make another bank account the default instead.",
+                ));
+                return None;
+            }
+            other => other.unwrap_or(false),
+        };
+        read_expand(params, &[])?;
+        Some(Self(BankAccountUpdate {
+            account_holder_name,
+            account_holder_type,
+            make_default,
+        }))
+    }
+}
+
+#[tracing::instrument(skip_all, fields(account = %id, bank_account = %bank_account))]
+async fn update_bank_account(
+    State(state): State<AppState>,
+    Path((id, bank_account)): Path<(String, String)>,
+    auth: SecretKeyAuth,
+    form: StripeForm<UpdateBankAccountParams>,
+) -> Idempotent<BankAccountObject> {
+    form.run_idempotent(
+        &state,
+        &auth.tenant,
+        KeyRealm::Secret,
+        async |UpdateBankAccountParams(update), saver| {
+            let account = AccountId::parse(&id).ok_or_else(|| no_access(&auth, &id))?;
+            let bank_id = ExternalAccountId::parse(&bank_account)
+                .ok_or_else(|| no_such_bank_account(&bank_account))?;
+            let save = saver.on_success(|bank: &BankAccount| BankAccountObject::new(bank));
+            match state
+                .store
+                .update_bank_account(&auth.tenant, &account, &bank_id, &update, save)
+                .await?
+            {
+                BankAccountChangeOutcome::Done((bank, saved)) => {
+                    Ok(Written::new(BankAccountObject::new(&bank), saved))
+                }
+                BankAccountChangeOutcome::NotFound => Err(no_such_bank_account(&bank_account)),
+                BankAccountChangeOutcome::Forbidden(_) => Err(ApiError::EndpointForbidden {
+                    masked_key: auth.key.masked(),
+                    account: id.clone(),
+                }),
+            }
+        },
+    )
+    .await
+}
+
+#[tracing::instrument(skip_all, fields(account = %id, bank_account = %bank_account))]
+async fn delete_bank_account(
+    State(state): State<AppState>,
+    Path((id, bank_account)): Path<(String, String)>,
+    auth: SecretKeyAuth,
+    StripeQuery(NoParams): StripeQuery<NoParams>,
+) -> Result<Json<DeletedResponse<ExternalAccountId>>, ApiError> {
+    let account = tenant_account(&state, &auth, &id).await?;
+    let bank_id = ExternalAccountId::parse(&bank_account)
+        .ok_or_else(|| no_such_bank_account(&bank_account))?;
+    match state
+        .store
+        .delete_bank_account(&auth.tenant, &account.id, &bank_id, Writer::Platform)
+        .await?
+    {
+        BankAccountChangeOutcome::Done(_) => {
+            Ok(Json(DeletedResponse::new(bank_id, "bank_account")))
+        }
+        BankAccountChangeOutcome::NotFound => Err(no_such_bank_account(&bank_account)),
+        BankAccountChangeOutcome::Forbidden(_) => Err(ApiError::EndpointForbidden {
+            masked_key: auth.key.masked(),
+            account: id,
+        }),
+    }
 }

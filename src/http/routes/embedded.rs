@@ -6,23 +6,35 @@ use axum::extract::{Path, State};
 use axum::routing::{delete, get};
 use axum::{Json, Router};
 
-use crate::domain::account::Account;
+use crate::clock::Timestamp;
+use crate::domain::account::{Account, AccountUpdate, FieldUpdate, Writer};
 use crate::domain::embedded_session::Capability;
 use crate::domain::external_account::{BankAccount, BankAccountDetails};
-use crate::domain::ids::{EmbeddedSessionId, ExternalAccountId};
+use crate::domain::ids::{EmbeddedSessionId, ExternalAccountId, PersonId};
+use crate::domain::onboarding::changes::PersonUpdate;
+use crate::domain::onboarding::identity::Person;
+use crate::domain::wire::{AccountObject, BankAccountObject, PersonObject, Viewer, person_object};
+use crate::http::account_changes::{
+    PersonListParams, PersonParams, forbidden, list_persons, new_bank_account, no_such_person,
+    person_answer, refused, retrieve_person, verifier,
+};
 use crate::http::error::ApiError;
-use crate::http::extract::{EmbeddedAuth, FromParams, NoParams, StripeForm, StripeQuery};
+use crate::http::extract::{
+    EmbeddedAuth, FromParams, NoParams, RequestOrigin, StripeForm, StripeQuery,
+};
 use crate::http::form::Params;
 use crate::http::idempotent::{Idempotent, Written};
-use crate::http::params::{
-    ACCOUNT_EXPANDABLE, ListParams, read_business_profile, read_email_update, read_expand,
+use crate::http::onboarding_params::{
+    read_bank_fields, read_business_profile, read_identity, read_settings,
 };
-use crate::http::responses::{
-    AccountResponse, BankAccountResponse, DeletedResponse, EmbeddedSessionResponse, ListResponse,
-};
+use crate::http::params::{ACCOUNT_EXPANDABLE, ListParams, read_email_update, read_expand};
+use crate::http::responses::{DeletedResponse, EmbeddedSessionResponse, ListResponse};
 use crate::http::state::AppState;
 use crate::idempotency::KeyRealm;
-use crate::store::{AccountUpdateOutcome, BankAccountInsertOutcome};
+use crate::store::{
+    AccountChange, AccountUpdateOutcome, BankAccountChangeOutcome, BankAccountInsertOutcome,
+    PersonChange,
+};
 
 /// The client-side routes.
 pub fn router() -> Router<AppState> {
@@ -42,6 +54,16 @@ pub fn router() -> Router<AppState> {
         .route(
             "/v1/account/external_accounts/{id}",
             delete(delete_own_bank_account),
+        )
+        .route(
+            "/v1/account/persons",
+            get(list_own_persons).post(create_own_person),
+        )
+        .route(
+            "/v1/account/persons/{person}",
+            get(retrieve_own_person)
+                .post(update_own_person)
+                .delete(delete_own_person),
         )
 }
 
@@ -101,27 +123,58 @@ async fn retrieve_own_account(
     State(state): State<AppState>,
     auth: EmbeddedAuth,
     StripeQuery(_): StripeQuery<RetrieveOwnAccountParams>,
-) -> Result<Json<AccountResponse>, ApiError> {
+) -> Result<Json<AccountObject>, ApiError> {
     auth.require(Capability::ReadAccount)?;
     let account = own_account(&state, &auth).await?;
-    Ok(Json(AccountResponse::for_connected_account(account)))
+    Ok(Json(AccountObject::new(
+        &account,
+        state.clock.now(),
+        Viewer::Account,
+    )))
 }
 
-/// `POST /v1/account` parameters: what the connected account may edit itself.
+/// `POST /v1/account` parameters: what the connected account may edit itself
+/// (its identity included, wherever requirements are collected; not the
+/// platform's metadata or capabilities).
 #[derive(Debug)]
-pub struct UpdateOwnAccountParams(crate::domain::account::AccountUpdate);
+pub struct UpdateOwnAccountParams(AccountUpdate);
 
 impl FromParams for UpdateOwnAccountParams {
     fn from_params(params: &mut Params<'_>) -> Option<Self> {
         let email = read_email_update(params);
-        let (business_profile_name, business_profile_url) = read_business_profile(params);
+        let business_profile = read_business_profile(params);
+        let identity = read_identity(params);
+        let settings = read_settings(params);
         read_expand(params, ACCOUNT_EXPANDABLE)?;
-        Some(Self(crate::domain::account::AccountUpdate {
+        Some(Self(AccountUpdate {
             email,
-            business_profile_name,
-            business_profile_url,
-            ..Default::default()
+            business_profile,
+            identity,
+            settings,
+            ..AccountUpdate::default()
         }))
+    }
+}
+
+/// Fills in where and when the terms were accepted, as Stripe's embedded
+/// onboarding does: a `tos_acceptance` sent without `date` or `ip` takes the
+/// request's time and address (and browser, without `user_agent`).
+fn fill_terms(update: &mut AccountUpdate, origin: &RequestOrigin, now: Timestamp) {
+    let Some(tos) = update.identity.tos_acceptance.as_mut() else {
+        return;
+    };
+    if tos.date.is_none() {
+        tos.date = Some(now);
+    }
+    if tos.ip == FieldUpdate::Keep
+        && let Some(ip) = origin.ip
+    {
+        tos.ip = FieldUpdate::Set(ip.to_string());
+    }
+    if tos.user_agent == FieldUpdate::Keep
+        && let Some(agent) = &origin.user_agent
+    {
+        tos.user_agent = FieldUpdate::Set(agent.clone());
     }
 }
 
@@ -129,35 +182,47 @@ impl FromParams for UpdateOwnAccountParams {
 async fn update_own_account(
     State(state): State<AppState>,
     auth: EmbeddedAuth,
+    origin: RequestOrigin,
     form: StripeForm<UpdateOwnAccountParams>,
-) -> Idempotent<AccountResponse> {
+) -> Idempotent<AccountObject> {
     if let Err(denied) = auth.require(Capability::UpdateAccount) {
         return denied.into();
     }
     let tenant = auth.tenant();
+    let checks = verifier(&state, tenant.mode);
     form.run_idempotent(
         &state,
         &tenant,
         KeyRealm::Embedded(auth.session.id.clone()),
-        async |UpdateOwnAccountParams(update), saver| {
-            let save = saver.on_success(|account: &Account| {
-                AccountResponse::for_connected_account(account.clone())
+        async |UpdateOwnAccountParams(mut update), saver| {
+            let now = checks.now;
+            fill_terms(&mut update, &origin, now);
+            let change = AccountChange {
+                update,
+                writer: Writer::Account,
+                verifier: checks,
+                external_account: None,
+            };
+            let save = saver.on_success(move |account: &Account| {
+                AccountObject::new(account, now, Viewer::Account)
             });
             match state
                 .store
-                .update_account(&tenant, &auth.session.account, &update, save)
+                .update_account(&tenant, &auth.session.account, &change, save)
                 .await?
             {
                 AccountUpdateOutcome::Updated(account, saved) => Ok(Written::new(
-                    AccountResponse::for_connected_account(account),
+                    AccountObject::new(&account, now, Viewer::Account),
                     saved,
                 )),
                 AccountUpdateOutcome::NotFound => Err(ApiError::InvalidApiKey {
                     masked: auth.key.masked(),
                 }),
-                AccountUpdateOutcome::Invalid(invalid) => {
-                    Err(ApiError::invalid(invalid.param(), invalid.to_string()))
+                AccountUpdateOutcome::Forbidden(refusal) => {
+                    Err(forbidden(refusal, &auth.session.account, auth.key.masked()))
                 }
+                AccountUpdateOutcome::Invalid(refusal) => Err(refused(refusal)),
+                AccountUpdateOutcome::DuplicateBankAccount => Err(ApiError::BankAccountExists),
             }
         },
     )
@@ -165,11 +230,142 @@ async fn update_own_account(
 }
 
 #[tracing::instrument(skip_all)]
+async fn list_own_persons(
+    State(state): State<AppState>,
+    auth: EmbeddedAuth,
+    StripeQuery(params): StripeQuery<PersonListParams>,
+) -> Result<Json<ListResponse<PersonObject>>, ApiError> {
+    auth.require(Capability::ReadAccount)?;
+    let account = own_account(&state, &auth).await?;
+    list_persons(
+        &account,
+        &params,
+        state.clock.now(),
+        "/v1/account/persons".to_owned(),
+    )
+    .map(Json)
+}
+
+#[tracing::instrument(skip_all, fields(person = %person))]
+async fn retrieve_own_person(
+    State(state): State<AppState>,
+    Path(person): Path<String>,
+    auth: EmbeddedAuth,
+    StripeQuery(NoParams): StripeQuery<NoParams>,
+) -> Result<Json<PersonObject>, ApiError> {
+    auth.require(Capability::ReadAccount)?;
+    let account = own_account(&state, &auth).await?;
+    retrieve_person(&account, &person, state.clock.now()).map(Json)
+}
+
+/// Runs a change of one of the session's account's persons.
+async fn change_own_person(
+    state: &AppState,
+    auth: &EmbeddedAuth,
+    person: &str,
+    form: StripeForm<PersonParams>,
+    change: fn(PersonId, PersonUpdate) -> PersonChange,
+) -> Idempotent<PersonObject> {
+    if let Err(denied) = auth.require(Capability::UpdateAccount) {
+        return denied.into();
+    }
+    let tenant = auth.tenant();
+    let checks = verifier(state, tenant.mode);
+    form.run_idempotent(
+        state,
+        &tenant,
+        KeyRealm::Embedded(auth.session.id.clone()),
+        async |PersonParams(update), saver| {
+            let person_id = PersonId::parse(person).ok_or_else(|| no_such_person(person))?;
+            let now = checks.now;
+            let save = saver.on_success(move |(person, account): &(Person, Account)| {
+                person_object(person, account, now)
+            });
+            let outcome = state
+                .store
+                .change_person(
+                    &tenant,
+                    &auth.session.account,
+                    &change(person_id, update),
+                    Writer::Account,
+                    &checks,
+                    save,
+                )
+                .await?;
+            person_answer(
+                outcome,
+                |person, account| person_object(person, account, now),
+                person,
+                || ApiError::InvalidApiKey {
+                    masked: auth.key.masked(),
+                },
+                auth.key.masked(),
+                &auth.session.account,
+            )
+        },
+    )
+    .await
+}
+
+#[tracing::instrument(skip_all)]
+async fn create_own_person(
+    State(state): State<AppState>,
+    auth: EmbeddedAuth,
+    form: StripeForm<PersonParams>,
+) -> Idempotent<PersonObject> {
+    let new_id = PersonId::generate();
+    change_own_person(&state, &auth, new_id.as_str(), form, PersonChange::Create).await
+}
+
+#[tracing::instrument(skip_all, fields(person = %person))]
+async fn update_own_person(
+    State(state): State<AppState>,
+    Path(person): Path<String>,
+    auth: EmbeddedAuth,
+    form: StripeForm<PersonParams>,
+) -> Idempotent<PersonObject> {
+    change_own_person(&state, &auth, &person, form, PersonChange::Update).await
+}
+
+#[tracing::instrument(skip_all, fields(person = %person))]
+async fn delete_own_person(
+    State(state): State<AppState>,
+    Path(person): Path<String>,
+    auth: EmbeddedAuth,
+    StripeQuery(NoParams): StripeQuery<NoParams>,
+) -> Result<Json<DeletedResponse<PersonId>>, ApiError> {
+    auth.require(Capability::UpdateAccount)?;
+    let person_id = PersonId::parse(&person).ok_or_else(|| no_such_person(&person))?;
+    let outcome = state
+        .store
+        .change_person(
+            &auth.tenant(),
+            &auth.session.account,
+            &PersonChange::Delete(person_id),
+            Writer::Account,
+            &verifier(&state, auth.session.mode),
+            None,
+        )
+        .await?;
+    person_answer(
+        outcome,
+        |person, _| DeletedResponse::new(person.id.clone(), "person"),
+        &person,
+        || ApiError::InvalidApiKey {
+            masked: auth.key.masked(),
+        },
+        auth.key.masked(),
+        &auth.session.account,
+    )
+    .map(|written| Json(written.into_body()))
+}
+
+#[tracing::instrument(skip_all)]
 async fn list_own_bank_accounts(
     State(state): State<AppState>,
     auth: EmbeddedAuth,
     StripeQuery(params): StripeQuery<ListParams>,
-) -> Result<Json<ListResponse<BankAccountResponse>>, ApiError> {
+) -> Result<Json<ListResponse<BankAccountObject>>, ApiError> {
     auth.require(Capability::ManageExternalAccounts)?;
     let cursor = params.cursor("external account", ExternalAccountId::parse)?;
     let page = state
@@ -178,41 +374,31 @@ async fn list_own_bank_accounts(
         .await?
         .ok_or_else(|| params.cursor_missing("external account"))?;
     Ok(Json(ListResponse::new(
-        page.data
-            .into_iter()
-            .map(BankAccountResponse::from)
-            .collect(),
+        page.data.iter().map(BankAccountObject::new).collect(),
         page.has_more,
         "/v1/account/external_accounts",
     )))
 }
 
-/// `POST /v1/account/external_accounts` parameters.
+/// `POST /v1/account/external_accounts` parameters: the bank account's
+/// fields, flat, and `default_for_currency`.
 #[derive(Debug)]
-pub struct CreateBankAccountParams(BankAccountDetails);
+pub struct CreateOwnBankAccountParams {
+    details: BankAccountDetails,
+    make_default: bool,
+}
 
-impl FromParams for CreateBankAccountParams {
+impl FromParams for CreateOwnBankAccountParams {
     fn from_params(params: &mut Params<'_>) -> Option<Self> {
-        let country = params.required_string("country");
-        let currency = params.required_string("currency");
-        let account_holder_name = params.optional_string("account_holder_name");
-        let routing_number = params.optional_string("routing_number");
-        let account_number = params.required_string("account_number");
+        let details = read_bank_fields(params);
+        let make_default = params
+            .optional_bool("default_for_currency")
+            .unwrap_or(false);
         read_expand(params, &[])?;
-        let details = BankAccountDetails::parse(
-            &country?,
-            &currency?,
-            account_holder_name,
-            routing_number,
-            &account_number?,
-        );
-        match details {
-            Ok(details) => Some(Self(details)),
-            Err(invalid) => {
-                params.reject(ApiError::invalid(invalid.param, invalid.message));
-                None
-            }
-        }
+        Some(Self {
+            details: details?,
+            make_default,
+        })
     }
 }
 
@@ -220,8 +406,8 @@ impl FromParams for CreateBankAccountParams {
 async fn create_own_bank_account(
     State(state): State<AppState>,
     auth: EmbeddedAuth,
-    form: StripeForm<CreateBankAccountParams>,
-) -> Idempotent<BankAccountResponse> {
+    form: StripeForm<CreateOwnBankAccountParams>,
+) -> Idempotent<BankAccountObject> {
     if let Err(denied) = auth.require(Capability::ManageExternalAccounts) {
         return denied.into();
     }
@@ -230,28 +416,25 @@ async fn create_own_bank_account(
         &state,
         &tenant,
         KeyRealm::Embedded(auth.session.id.clone()),
-        async |CreateBankAccountParams(details), saver| {
-            // Under every master key, current first: the store refuses a
-            // duplicate stored under a key since rotated out.
-            let known_fingerprints = state.keyring.fingerprints(&details.fingerprint_input());
-            let bank = details.into_bank_account(
-                auth.session.account.clone(),
-                known_fingerprints.first().cloned().unwrap_or_default(),
-                state.clock.now(),
-            );
-            let save =
-                saver.on_success(|bank: &BankAccount| BankAccountResponse::from(bank.clone()));
+        async |CreateOwnBankAccountParams {
+                   details,
+                   make_default,
+               },
+               saver| {
+            let new = new_bank_account(&state, auth.session.account.clone(), details, make_default);
+            let save = saver.on_success(|bank: &BankAccount| BankAccountObject::new(bank));
             match state
                 .store
-                .insert_bank_account(&tenant, &bank, &known_fingerprints, save)
+                .insert_bank_account(&tenant, &new, Writer::Account, save)
                 .await?
             {
-                BankAccountInsertOutcome::Created(saved) => {
+                BankAccountInsertOutcome::Created(bank, saved) => {
                     tracing::info!(bank_account = %bank.id, "bank account attached");
-                    Ok(Written::new(BankAccountResponse::from(bank), saved))
+                    Ok(Written::new(BankAccountObject::new(&bank), saved))
                 }
                 BankAccountInsertOutcome::Duplicate => Err(ApiError::BankAccountExists),
-                BankAccountInsertOutcome::AccountMissing => Err(ApiError::InvalidApiKey {
+                BankAccountInsertOutcome::AccountMissing
+                | BankAccountInsertOutcome::Forbidden(_) => Err(ApiError::InvalidApiKey {
                     masked: auth.key.masked(),
                 }),
             }
@@ -273,12 +456,19 @@ async fn delete_own_bank_account(
         id: id.clone(),
     };
     let parsed = ExternalAccountId::parse(&id).ok_or_else(missing)?;
-    if !state
+    match state
         .store
-        .delete_bank_account(&auth.tenant(), &auth.session.account, &parsed)
+        .delete_bank_account(
+            &auth.tenant(),
+            &auth.session.account,
+            &parsed,
+            Writer::Account,
+        )
         .await?
     {
-        return Err(missing());
+        BankAccountChangeOutcome::Done(_) => Ok(Json(DeletedResponse::new(parsed, "bank_account"))),
+        BankAccountChangeOutcome::NotFound | BankAccountChangeOutcome::Forbidden(_) => {
+            Err(missing())
+        }
     }
-    Ok(Json(DeletedResponse::new(parsed, "bank_account")))
 }

@@ -7,6 +7,7 @@ pub mod accounts;
 pub mod embedded;
 pub mod health;
 pub mod openapi;
+pub mod persons;
 
 /// One endpoint the server answers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

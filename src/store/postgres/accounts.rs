@@ -8,7 +8,7 @@ use crate::domain::account::Account;
 use crate::domain::ids::{AccountId, PlatformId};
 use crate::domain::platform::Tenant;
 use crate::store::StoreError;
-use crate::store::accounts::AccountRows;
+use crate::store::accounts::{AccountRows, LockedAccount, locked_account, locked_account_columns};
 use crate::store::engine::Lock;
 use crate::store::paging::Bound;
 use crate::store::rows::{self, RowReader};
@@ -29,13 +29,17 @@ macro_rules! tenant_account {
 }
 
 impl AccountRows for PgConn {
-    async fn insert_account(&mut self, account: &Account) -> Result<(), StoreError> {
+    async fn insert_account(
+        &mut self,
+        account: &Account,
+        next_check_at: Option<Timestamp>,
+    ) -> Result<(), StoreError> {
         self.run(
             query(
                 "insert into accounts (id, platform_id, livemode, fees_payer, losses_payments,
                      requirement_collection, stripe_dashboard, country, email, metadata,
-                     business_profile_name, business_profile_url, capabilities, created)
-                 values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+                     capabilities, profile, onboarding_started, created, next_check_at)
+                 values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
             )
             .bind(account.id.as_str())
             .bind(account.platform.as_str())
@@ -47,10 +51,11 @@ impl AccountRows for PgConn {
             .bind(account.country.as_str())
             .bind(account.email.as_deref())
             .bind(rows::to_json(&account.metadata)?)
-            .bind(account.business_profile.name.as_deref())
-            .bind(account.business_profile.url.as_deref())
             .bind(rows::capabilities_json(account)?)
-            .bind(account.created.as_secs()),
+            .bind(rows::profile_json(account)?)
+            .bind(account.onboarding_started)
+            .bind(account.created.as_secs())
+            .bind(next_check_at.map(Timestamp::as_secs)),
         )
         .await
         .map(drop)
@@ -100,36 +105,50 @@ impl AccountRows for PgConn {
         tenant: &Tenant,
         id: &AccountId,
         lock: Lock,
-    ) -> Result<bool, StoreError> {
+    ) -> Result<Option<LockedAccount>, StoreError> {
         let sql = match lock {
-            Lock::None => tenant_account!("1", ""),
-            Lock::Share => tenant_account!("1", "for share"),
-            Lock::Update => tenant_account!("1", "for update"),
+            Lock::None => tenant_account!(locked_account_columns!(), ""),
+            Lock::Share => tenant_account!(locked_account_columns!(), "for share"),
+            Lock::Update => tenant_account!(locked_account_columns!(), "for update"),
         };
         self.fetch_one_or_none(
             query(sql)
                 .bind(id.as_str())
                 .bind(tenant.platform.as_str())
                 .bind(tenant.mode.is_live()),
-            |_| Ok(()),
+            locked_account,
         )
         .await
-        .map(|found| found.is_some())
     }
 
-    async fn update_account_fields(&mut self, account: &Account) -> Result<(), StoreError> {
+    async fn mark_onboarding_started(&mut self, id: &AccountId) -> Result<(), StoreError> {
+        // Under the session insert's share lock on the row: this upgrades it,
+        // once per account.
+        self.run(
+            query("update accounts set onboarding_started = true where id = $1").bind(id.as_str()),
+        )
+        .await
+        .map(drop)
+    }
+
+    async fn update_account_fields(
+        &mut self,
+        account: &Account,
+        next_check_at: Option<Timestamp>,
+    ) -> Result<(), StoreError> {
         self.run(
             query(
                 "update accounts
-                 set email = $2, metadata = $3, business_profile_name = $4,
-                     business_profile_url = $5
+                 set email = $2, metadata = $3, capabilities = $4, profile = $5,
+                     next_check_at = $6
                  where id = $1",
             )
             .bind(account.id.as_str())
             .bind(account.email.as_deref())
             .bind(rows::to_json(&account.metadata)?)
-            .bind(account.business_profile.name.as_deref())
-            .bind(account.business_profile.url.as_deref()),
+            .bind(rows::capabilities_json(account)?)
+            .bind(rows::profile_json(account)?)
+            .bind(next_check_at.map(Timestamp::as_secs)),
         )
         .await
         .map(drop)

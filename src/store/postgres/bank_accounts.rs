@@ -2,9 +2,8 @@
 
 use sqlx_core::query::query;
 
-use crate::domain::external_account::BankAccount;
+use crate::domain::external_account::{BankAccount, HolderType};
 use crate::domain::ids::{AccountId, ExternalAccountId};
-use crate::domain::platform::Tenant;
 use crate::store::StoreError;
 use crate::store::bank_accounts::BankAccountRows;
 use crate::store::paging::Bound;
@@ -50,6 +49,39 @@ impl BankAccountRows for PgConn {
             .bind(bank.last4.as_str())
             .bind(bank.fingerprint.as_str())
             .bind(bank.created.as_secs()),
+        )
+        .await
+    }
+
+    async fn update_bank_account(&mut self, bank: &BankAccount) -> Result<(), StoreError> {
+        self.run(
+            query(
+                "update external_accounts
+                 set account_holder_name = $2, account_holder_type = $3, default_for_currency = $4
+                 where id = $1",
+            )
+            .bind(bank.id.as_str())
+            .bind(bank.account_holder_name.as_deref())
+            .bind(bank.account_holder_type.map(HolderType::as_str))
+            .bind(bank.default_for_currency),
+        )
+        .await
+        .map(drop)
+    }
+
+    async fn select_bank_accounts_of(
+        &mut self,
+        accounts: &[AccountId],
+    ) -> Result<Vec<BankAccount>, StoreError> {
+        let ids: Vec<&str> = accounts.iter().map(AccountId::as_str).collect();
+        self.fetch_every(
+            query(concat!(
+                "select ",
+                rows::bank_account_columns!(),
+                " from external_accounts where account_id = any($1) order by seq"
+            ))
+            .bind(ids),
+            rows::bank_account,
         )
         .await
     }
@@ -103,22 +135,13 @@ impl BankAccountRows for PgConn {
 
     async fn delete_bank_account(
         &mut self,
-        tenant: &Tenant,
         account: &AccountId,
         id: &ExternalAccountId,
     ) -> Result<u64, StoreError> {
         self.run(
-            query(
-                "delete from external_accounts e
-                     using accounts a
-                     where e.id = $1 and e.account_id = $2
-                       and a.id = e.account_id and a.platform_id = $3 and a.livemode = $4
-                       and a.deleted_at is null",
-            )
-            .bind(id.as_str())
-            .bind(account.as_str())
-            .bind(tenant.platform.as_str())
-            .bind(tenant.mode.is_live()),
+            query("delete from external_accounts where id = $1 and account_id = $2")
+                .bind(id.as_str())
+                .bind(account.as_str()),
         )
         .await
     }

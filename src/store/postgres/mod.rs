@@ -60,11 +60,18 @@ use super::rows::RowReader;
 /// (Listed by hand rather than with `sqlx::migrate!`: the `sqlx` facade crate
 /// cannot be a dependency beside rusqlite, see `Cargo.toml`. The checksums are
 /// the same as the macro's.)
-const MIGRATIONS: &[(i64, &str, &str)] = &[(
-    1,
-    "initial",
-    include_str!("../../../migrations/postgres/0001_initial.sql"),
-)];
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "initial",
+        include_str!("../../../migrations/postgres/0001_initial.sql"),
+    ),
+    (
+        2,
+        "onboarding",
+        include_str!("../../../migrations/postgres/0002_onboarding.sql"),
+    ),
+];
 
 /// How the pool talks to PostgreSQL.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -7,7 +7,7 @@ use crate::domain::account::Account;
 use crate::domain::ids::{AccountId, PlatformId};
 use crate::domain::platform::Tenant;
 use crate::store::StoreError;
-use crate::store::accounts::AccountRows;
+use crate::store::accounts::{AccountRows, LockedAccount, locked_account, locked_account_columns};
 use crate::store::engine::Lock;
 use crate::store::paging::Bound;
 use crate::store::rows;
@@ -15,12 +15,16 @@ use crate::store::rows;
 use super::SqliteConn;
 
 impl AccountRows for SqliteConn {
-    async fn insert_account(&mut self, account: &Account) -> Result<(), StoreError> {
+    async fn insert_account(
+        &mut self,
+        account: &Account,
+        next_check_at: Option<Timestamp>,
+    ) -> Result<(), StoreError> {
         self.execute(
             "insert into accounts (id, platform_id, livemode, fees_payer, losses_payments,
                  requirement_collection, stripe_dashboard, country, email, metadata,
-                 business_profile_name, business_profile_url, capabilities, created)
-             values (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+                 capabilities, profile, onboarding_started, created, next_check_at)
+             values (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
             params![
                 account.id.as_str(),
                 account.platform.as_str(),
@@ -32,10 +36,11 @@ impl AccountRows for SqliteConn {
                 account.country,
                 account.email,
                 rows::to_json(&account.metadata)?,
-                account.business_profile.name,
-                account.business_profile.url,
                 rows::capabilities_json(account)?,
+                rows::profile_json(account)?,
+                account.onboarding_started,
                 account.created.as_secs(),
+                next_check_at.map(Timestamp::as_secs),
             ],
         )?;
         Ok(())
@@ -81,27 +86,43 @@ impl AccountRows for SqliteConn {
         tenant: &Tenant,
         id: &AccountId,
         _lock: Lock,
-    ) -> Result<bool, StoreError> {
+    ) -> Result<Option<LockedAccount>, StoreError> {
         self.select_one(
-            "select 1 from accounts
-             where id = ?1 and platform_id = ?2 and livemode = ?3 and deleted_at is null",
+            concat!(
+                "select ",
+                locked_account_columns!(),
+                " from accounts
+                 where id = ?1 and platform_id = ?2 and livemode = ?3 and deleted_at is null"
+            ),
             params![id.as_str(), tenant.platform.as_str(), tenant.mode.is_live()],
-            |_| Ok(()),
+            |row| locked_account(row),
         )
-        .map(|found| found.is_some())
     }
 
-    async fn update_account_fields(&mut self, account: &Account) -> Result<(), StoreError> {
+    async fn mark_onboarding_started(&mut self, id: &AccountId) -> Result<(), StoreError> {
+        self.execute(
+            "update accounts set onboarding_started = 1 where id = ?1",
+            [id.as_str()],
+        )?;
+        Ok(())
+    }
+
+    async fn update_account_fields(
+        &mut self,
+        account: &Account,
+        next_check_at: Option<Timestamp>,
+    ) -> Result<(), StoreError> {
         self.execute(
             "update accounts
-             set email = ?2, metadata = ?3, business_profile_name = ?4, business_profile_url = ?5
+             set email = ?2, metadata = ?3, capabilities = ?4, profile = ?5, next_check_at = ?6
              where id = ?1",
             params![
                 account.id.as_str(),
                 account.email,
                 rows::to_json(&account.metadata)?,
-                account.business_profile.name,
-                account.business_profile.url,
+                rows::capabilities_json(account)?,
+                rows::profile_json(account)?,
+                next_check_at.map(Timestamp::as_secs),
             ],
         )?;
         Ok(())

@@ -2,9 +2,8 @@
 
 use rusqlite::params;
 
-use crate::domain::external_account::BankAccount;
+use crate::domain::external_account::{BankAccount, HolderType};
 use crate::domain::ids::{AccountId, ExternalAccountId};
-use crate::domain::platform::Tenant;
 use crate::store::StoreError;
 use crate::store::bank_accounts::BankAccountRows;
 use crate::store::paging::Bound;
@@ -34,8 +33,9 @@ impl BankAccountRows for SqliteConn {
     async fn insert_bank_account(&mut self, bank: &BankAccount) -> Result<u64, StoreError> {
         self.execute(
             "insert into external_accounts (id, account_id, country, currency,
-                 account_holder_name, routing_number, last4, fingerprint, created)
-             values (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+                 account_holder_name, routing_number, last4, fingerprint, created,
+                 account_holder_type, default_for_currency)
+             values (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
              on conflict (account_id, fingerprint) do nothing",
             params![
                 bank.id.as_str(),
@@ -47,7 +47,42 @@ impl BankAccountRows for SqliteConn {
                 bank.last4,
                 bank.fingerprint,
                 bank.created.as_secs(),
+                bank.account_holder_type.map(HolderType::as_str),
+                bank.default_for_currency,
             ],
+        )
+    }
+
+    async fn update_bank_account(&mut self, bank: &BankAccount) -> Result<(), StoreError> {
+        self.execute(
+            "update external_accounts
+             set account_holder_name = ?2, account_holder_type = ?3, default_for_currency = ?4
+             where id = ?1",
+            params![
+                bank.id.as_str(),
+                bank.account_holder_name,
+                bank.account_holder_type.map(HolderType::as_str),
+                bank.default_for_currency,
+            ],
+        )?;
+        Ok(())
+    }
+
+    async fn select_bank_accounts_of(
+        &mut self,
+        accounts: &[AccountId],
+    ) -> Result<Vec<BankAccount>, StoreError> {
+        let ids: Vec<&str> = accounts.iter().map(AccountId::as_str).collect();
+        self.select_all(
+            concat!(
+                "select ",
+                rows::bank_account_columns!(),
+                " from external_accounts
+                 where account_id in (select value from json_each(?1))
+                 order by seq"
+            ),
+            [rows::to_json(&ids)?],
+            |row| rows::bank_account(row),
         )
     }
 
@@ -107,24 +142,12 @@ impl BankAccountRows for SqliteConn {
 
     async fn delete_bank_account(
         &mut self,
-        tenant: &Tenant,
         account: &AccountId,
         id: &ExternalAccountId,
     ) -> Result<u64, StoreError> {
         self.execute(
-            "delete from external_accounts
-             where id = ?1 and account_id = ?2
-               and exists (
-                   select 1 from accounts a
-                   where a.id = ?2 and a.platform_id = ?3 and a.livemode = ?4
-                     and a.deleted_at is null
-               )",
-            params![
-                id.as_str(),
-                account.as_str(),
-                tenant.platform.as_str(),
-                tenant.mode.is_live()
-            ],
+            "delete from external_accounts where id = ?1 and account_id = ?2",
+            params![id.as_str(), account.as_str()],
         )
     }
 }

@@ -61,6 +61,9 @@ fn migration_steps() -> Vec<M<'static>> {
             "../../../migrations/sqlite/0004_sequential_sessions.sql"
         ))
         .foreign_key_check(),
+        M::up(include_str!(
+            "../../../migrations/sqlite/0005_onboarding.sql"
+        )),
     ]
 }
 
@@ -504,7 +507,7 @@ mod tests {
         let version: i64 = conn
             .query_row("pragma user_version", [], |row| row.get(0))
             .unwrap();
-        assert_eq!(version, 4);
+        assert_eq!(version, 5);
     }
 
     /// Migration 4 rebuilds `account_sessions`; a database made by the first
