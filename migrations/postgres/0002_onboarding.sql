@@ -18,10 +18,15 @@ update accounts set capabilities = coalesce(
     '[]'::json
 )::text;
 
--- Set when the first account session is created for the account: from then on,
--- where Stripe collects requirements, only the account itself may change its
--- identity.
-alter table accounts add column onboarding_started boolean not null default false;
+-- A row once the first account session is created for the account: from then
+-- on, where Stripe collects requirements, only the account itself may change
+-- its identity. A table of its own rather than a column of the account, so
+-- that sessions created at once for one account, each holding a share lock on
+-- its row, never need to upgrade that lock to mark it (they would deadlock).
+create table account_onboardings (
+    account_id text primary key references accounts (id),
+    started_at bigint not null
+);
 
 -- When a pending verification of the account next completes by itself; the
 -- background settler finds accounts to settle by it.

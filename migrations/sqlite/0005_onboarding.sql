@@ -21,11 +21,15 @@ update accounts set capabilities = (
     select json_group_array(key) from json_each(accounts.capabilities)
 );
 
--- Set when the first account session is created for the account: from then on,
--- where Stripe collects requirements, only the account itself may change its
--- identity.
-alter table accounts add column onboarding_started integer not null default 0
-    check (onboarding_started in (0, 1));
+-- A row once the first account session is created for the account: from then
+-- on, where Stripe collects requirements, only the account itself may change
+-- its identity. A table of its own rather than a column of the account, so
+-- that sessions created at once for one account, each holding a share lock on
+-- its row (PostgreSQL), never need to upgrade that lock to mark it.
+create table account_onboardings (
+    account_id text primary key references accounts (id),
+    started_at integer not null
+) strict, without rowid;
 
 -- When a pending verification of the account next completes by itself; the
 -- background settler finds accounts to settle by it.

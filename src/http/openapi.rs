@@ -16,6 +16,10 @@ use crate::domain::account::{
 };
 use crate::domain::capability::CapabilityStatus;
 use crate::domain::catalog::CATALOG;
+use crate::domain::external_account::HolderType;
+use crate::domain::onboarding::identity::{
+    BusinessType, PayoutInterval, ServiceAgreement, Weekday,
+};
 
 /// The document.
 pub fn document() -> Value {
@@ -66,6 +70,17 @@ fn string_enum<T>(values: &[(&'static str, T)]) -> Value {
     let mut names: Vec<&str> = values.iter().map(|(name, _)| *name).collect();
     names.sort_unstable();
     json!({"type": "string", "enum": names})
+}
+
+/// Like [`string_enum`], and null (OpenAPI 3.0 lists null among a nullable
+/// enum's values).
+fn nullable_enum<T>(values: &[(&'static str, T)]) -> Value {
+    let mut schema = string_enum(values);
+    schema["nullable"] = json!(true);
+    if let Some(names) = schema["enum"].as_array_mut() {
+        names.push(Value::Null);
+    }
+    schema
 }
 
 /// A nullable string.
@@ -143,16 +158,167 @@ fn client_secret_body() -> Value {
     )
 }
 
-/// `email` and `business_profile`, shared by the account updates.
+/// An object of string properties, closed.
+fn strings(names: &[&str]) -> Value {
+    let properties: Map<String, Value> = names
+        .iter()
+        .map(|name| ((*name).to_owned(), json!({"type": "string"})))
+        .collect();
+    json!({"type": "object", "properties": properties, "additionalProperties": false})
+}
+
+/// An address in a request.
+fn address_request() -> Value {
+    strings(&["city", "country", "line1", "line2", "postal_code", "state"])
+}
+
+/// A person's fields in a request (`individual[...]`, the Persons API).
+fn person_request() -> Map<String, Value> {
+    let mut properties = Map::new();
+    for name in [
+        "first_name",
+        "last_name",
+        "email",
+        "phone",
+        "id_number",
+        "ssn_last_4",
+    ] {
+        properties.insert(name.to_owned(), json!({"type": "string"}));
+    }
+    properties.insert(
+        "dob".to_owned(),
+        json!({"type": "object", "properties": {"day": {"type": "integer"}, "month": {"type": "integer"}, "year": {"type": "integer"}}, "additionalProperties": false}),
+    );
+    properties.insert("address".to_owned(), address_request());
+    properties.insert(
+        "relationship".to_owned(),
+        json!({"type": "object", "properties": {
+            "authorizer": {"type": "boolean"}, "director": {"type": "boolean"}, "executive": {"type": "boolean"},
+            "legal_guardian": {"type": "boolean"}, "owner": {"type": "boolean"}, "representative": {"type": "boolean"},
+            "percent_ownership": {"type": "number", "minimum": 0, "maximum": 100}, "title": {"type": "string"},
+        }, "additionalProperties": false}),
+    );
+    properties.insert(
+        "metadata".to_owned(),
+        json!({"type": "object", "additionalProperties": {"type": "string"}}),
+    );
+    properties
+}
+
+/// A bank account's fields in a request.
+fn bank_request(with_object: bool) -> Value {
+    let mut properties = Map::new();
+    for name in [
+        "country",
+        "currency",
+        "account_holder_name",
+        "routing_number",
+        "account_number",
+    ] {
+        properties.insert(name.to_owned(), json!({"type": "string"}));
+    }
+    properties.insert(
+        "account_holder_type".to_owned(),
+        string_enum(HolderType::VALUES),
+    );
+    if with_object {
+        properties.insert(
+            "object".to_owned(),
+            json!({"type": "string", "enum": ["bank_account"]}),
+        );
+    }
+    json!({"type": "object", "properties": properties, "required": ["country", "currency", "account_number"], "additionalProperties": false})
+}
+
+/// What both the platform and the account itself may change on an account.
 fn account_update_properties() -> Map<String, Value> {
     let mut properties = Map::new();
     properties.insert("email".to_owned(), json!({"type": "string"}));
     properties.insert(
         "business_profile".to_owned(),
-        json!({"type": "object", "properties": {"name": {"type": "string"}, "url": {"type": "string"}}, "additionalProperties": false}),
+        strings(&[
+            "mcc",
+            "name",
+            "product_description",
+            "support_email",
+            "support_phone",
+            "support_url",
+            "url",
+        ]),
+    );
+    properties.insert(
+        "business_type".to_owned(),
+        string_enum(BusinessType::VALUES),
+    );
+    properties.insert(
+        "individual".to_owned(),
+        json!({"type": "object", "properties": person_request(), "additionalProperties": false}),
+    );
+    properties.insert(
+        "company".to_owned(),
+        json!({"type": "object", "properties": {
+            "name": {"type": "string"}, "phone": {"type": "string"}, "structure": {"type": "string"},
+            "tax_id": {"type": "string"}, "address": address_request(),
+            "directors_provided": {"type": "boolean"}, "executives_provided": {"type": "boolean"}, "owners_provided": {"type": "boolean"},
+        }, "additionalProperties": false}),
+    );
+    properties.insert(
+        "tos_acceptance".to_owned(),
+        json!({"type": "object", "properties": {
+            "date": {"type": "integer"}, "ip": {"type": "string"}, "user_agent": {"type": "string"},
+            "service_agreement": string_enum(ServiceAgreement::VALUES),
+        }, "additionalProperties": false}),
+    );
+    properties.insert(
+        "settings".to_owned(),
+        json!({"type": "object", "properties": {
+            "payments": strings(&["statement_descriptor"]),
+            "payouts": {"type": "object", "properties": {"schedule": {"type": "object", "properties": {
+                "interval": string_enum(PayoutInterval::VALUES),
+                "delay_days": {"type": "string", "description": "A number of days, or `minimum`."},
+                "weekly_anchor": string_enum(Weekday::VALUES),
+                "monthly_anchor": {"type": "integer", "minimum": 1, "maximum": 31},
+            }, "additionalProperties": false}}, "additionalProperties": false},
+        }, "additionalProperties": false}),
     );
     properties.insert("expand".to_owned(), expand());
     properties
+}
+
+/// The `{id}` and `{other}` path parameters of a nested object.
+fn nested_parameters(other: &str) -> Value {
+    json!([
+        {"name": "id", "in": "path", "required": true, "schema": {"type": "string"}},
+        {"name": other, "in": "path", "required": true, "schema": {"type": "string"}},
+    ])
+}
+
+/// The `{id}` path parameter followed by the list parameters.
+fn id_and_list_parameters() -> Value {
+    let mut parameters = id_parameter();
+    if let (Some(all), Some(list)) = (parameters.as_array_mut(), list_parameters().as_array()) {
+        all.extend(list.iter().cloned());
+    }
+    parameters
+}
+
+/// The body of a person's creation or update.
+fn person_body() -> Value {
+    let mut properties = person_request();
+    properties.insert("expand".to_owned(), expand());
+    form_body(Value::Object(properties), &[])
+}
+
+/// The body that attaches a bank account for the platform.
+fn external_account_body() -> Value {
+    form_body(
+        json!({
+            "external_account": bank_request(true),
+            "default_for_currency": {"type": "boolean"},
+            "expand": expand(),
+        }),
+        &["external_account"],
+    )
 }
 
 /// One operation, without its id and summary.
@@ -190,6 +356,7 @@ fn operation(method: &str, path: &str) -> Value {
                 "capabilities".to_owned(),
                 json!({"type": "object", "additionalProperties": {"type": "object", "properties": {"requested": {"type": "boolean"}}}}),
             );
+            properties.insert("external_account".to_owned(), bank_request(true));
             json!({"requestBody": form_body(Value::Object(properties), &[]), "responses": responses("Account")})
         }
         ("GET", "/v1/accounts") => {
@@ -201,20 +368,81 @@ fn operation(method: &str, path: &str) -> Value {
         ("POST", "/v1/accounts/{id}") => {
             let mut properties = account_update_properties();
             properties.insert("metadata".to_owned(), metadata);
+            properties.insert(
+                "capabilities".to_owned(),
+                json!({"type": "object", "additionalProperties": {"type": "object", "properties": {"requested": {"type": "boolean"}}}}),
+            );
+            properties.insert("external_account".to_owned(), bank_request(true));
             json!({"parameters": id_parameter(), "requestBody": form_body(Value::Object(properties), &[]), "responses": responses("Account")})
         }
         ("DELETE", "/v1/accounts/{id}") => {
             json!({"parameters": id_parameter(), "responses": responses("DeletedObject")})
         }
         ("GET", "/v1/accounts/{id}/external_accounts") => {
-            let mut parameters = id_parameter();
-            if let (Some(all), Some(list)) =
-                (parameters.as_array_mut(), list_parameters().as_array())
-            {
-                all.extend(list.iter().cloned());
-            }
-            json!({"parameters": parameters, "responses": responses("BankAccountList")})
+            json!({"parameters": id_and_list_parameters(), "responses": responses("BankAccountList")})
         }
+        ("POST", "/v1/accounts/{id}/external_accounts") => json!({
+            "parameters": id_parameter(),
+            "requestBody": external_account_body(),
+            "responses": responses("BankAccount"),
+        }),
+        ("GET", "/v1/accounts/{id}/external_accounts/{bank_account}") => json!({
+            "parameters": nested_parameters("bank_account"),
+            "responses": responses("BankAccount"),
+        }),
+        ("POST", "/v1/accounts/{id}/external_accounts/{bank_account}") => json!({
+            "parameters": nested_parameters("bank_account"),
+            "requestBody": form_body(json!({
+                "account_holder_name": {"type": "string"},
+                "account_holder_type": string_enum(HolderType::VALUES),
+                "default_for_currency": {"type": "boolean", "enum": [true]},
+                "expand": expand(),
+            }), &[]),
+            "responses": responses("BankAccount"),
+        }),
+        ("DELETE", "/v1/accounts/{id}/external_accounts/{bank_account}") => json!({
+            "parameters": nested_parameters("bank_account"),
+            "responses": responses("DeletedObject"),
+        }),
+        ("GET", "/v1/accounts/{id}/persons") => {
+            json!({"parameters": id_and_list_parameters(), "responses": responses("PersonList")})
+        }
+        ("POST", "/v1/accounts/{id}/persons") => json!({
+            "parameters": id_parameter(),
+            "requestBody": person_body(),
+            "responses": responses("Person"),
+        }),
+        ("GET", "/v1/accounts/{id}/persons/{person}") => {
+            json!({"parameters": nested_parameters("person"), "responses": responses("Person")})
+        }
+        ("POST", "/v1/accounts/{id}/persons/{person}") => json!({
+            "parameters": nested_parameters("person"),
+            "requestBody": person_body(),
+            "responses": responses("Person"),
+        }),
+        ("DELETE", "/v1/accounts/{id}/persons/{person}") => json!({
+            "parameters": nested_parameters("person"),
+            "responses": responses("DeletedObject"),
+        }),
+        ("GET", "/v1/account/persons") => {
+            json!({"parameters": list_parameters(), "responses": responses("PersonList")})
+        }
+        ("POST", "/v1/account/persons") => {
+            json!({"requestBody": person_body(), "responses": responses("Person")})
+        }
+        ("GET", "/v1/account/persons/{person}") => json!({
+            "parameters": [{"name": "person", "in": "path", "required": true, "schema": {"type": "string"}}],
+            "responses": responses("Person"),
+        }),
+        ("POST", "/v1/account/persons/{person}") => json!({
+            "parameters": [{"name": "person", "in": "path", "required": true, "schema": {"type": "string"}}],
+            "requestBody": person_body(),
+            "responses": responses("Person"),
+        }),
+        ("DELETE", "/v1/account/persons/{person}") => json!({
+            "parameters": [{"name": "person", "in": "path", "required": true, "schema": {"type": "string"}}],
+            "responses": responses("DeletedObject"),
+        }),
         ("POST", "/v1/account_sessions") => json!({
             "requestBody": form_body(
                 json!({"account": {"type": "string", "pattern": "^acct_[A-Za-z0-9]{1,64}$"}, "components": components_request(), "expand": expand()}),
@@ -244,19 +472,16 @@ fn operation(method: &str, path: &str) -> Value {
         ("GET", "/v1/account/external_accounts") => {
             json!({"parameters": list_parameters(), "responses": responses("BankAccountList")})
         }
-        ("POST", "/v1/account/external_accounts") => json!({
-            "requestBody": form_body(
-                json!({
-                    "country": {"type": "string"},
-                    "currency": {"type": "string"},
-                    "account_holder_name": {"type": "string"},
-                    "routing_number": {"type": "string"},
-                    "account_number": {"type": "string"},
-                }),
-                &["country", "currency", "account_number"],
-            ),
-            "responses": responses("BankAccount"),
-        }),
+        ("POST", "/v1/account/external_accounts") => {
+            let mut body = bank_request(false);
+            body["properties"]["default_for_currency"] = json!({"type": "boolean"});
+            body["properties"]["expand"] = expand();
+            let properties = body["properties"].clone();
+            json!({
+                "requestBody": form_body(properties, &["country", "currency", "account_number"]),
+                "responses": responses("BankAccount"),
+            })
+        }
         ("DELETE", "/v1/account/external_accounts/{id}") => {
             json!({"parameters": id_parameter(), "responses": responses("DeletedObject")})
         }
@@ -358,24 +583,88 @@ fn schemas() -> Value {
         "Health": {"type": "object", "required": ["status"], "properties": {"status": {"type": "string"}}},
         "Account": {
             "type": "object",
-            "required": ["id", "object", "business_profile", "capabilities", "charges_enabled", "controller", "country", "created", "details_submitted", "email", "payouts_enabled", "type"],
+            "required": ["id", "object", "business_profile", "business_type", "capabilities", "charges_enabled", "controller", "country", "created", "default_currency", "details_submitted", "email", "external_accounts", "future_requirements", "payouts_enabled", "requirements", "settings", "tos_acceptance", "type"],
             "properties": {
                 "id": {"type": "string", "pattern": "^acct_[A-Za-z0-9]+$"},
                 "object": {"type": "string", "enum": ["account"]},
-                "business_profile": {"type": "object", "required": ["name", "url"], "properties": {"name": nullable_string(), "url": nullable_string()}},
+                "business_profile": {"type": "object", "required": ["mcc", "name", "product_description", "support_email", "support_phone", "support_url", "url"], "properties": {
+                    "annual_revenue": {"nullable": true}, "estimated_worker_count": {"nullable": true},
+                    "mcc": nullable_string(), "minority_owned_business_designation": {"nullable": true},
+                    "name": nullable_string(), "product_description": nullable_string(), "support_address": {"nullable": true},
+                    "support_email": nullable_string(), "support_phone": nullable_string(), "support_url": nullable_string(), "url": nullable_string(),
+                }, "additionalProperties": false},
+                "business_type": nullable_enum(BusinessType::VALUES),
                 "capabilities": {"type": "object", "additionalProperties": string_enum(CapabilityStatus::VALUES)},
                 "charges_enabled": {"type": "boolean"},
+                "company": {"type": "object", "description": "Present for companies, non-profits and government entities."},
                 "controller": controller,
                 "country": {"type": "string"},
                 "created": {"type": "integer"},
+                "default_currency": {"type": "string"},
                 "details_submitted": {"type": "boolean"},
                 "email": nullable_string(),
+                "external_accounts": {"type": "object", "required": ["object", "data", "has_more", "total_count", "url"], "properties": {
+                    "object": {"type": "string", "enum": ["list"]}, "data": {"type": "array", "items": schema_ref("BankAccount")},
+                    "has_more": {"type": "boolean"}, "total_count": {"type": "integer"}, "url": {"type": "string"},
+                }, "additionalProperties": false},
+                "future_requirements": schema_ref("Requirements"),
+                "individual": schema_ref("Person"),
                 "metadata": {"type": "object", "additionalProperties": {"type": "string"}, "description": "Absent from the connected account's own view."},
                 "payouts_enabled": {"type": "boolean"},
+                "requirements": schema_ref("Requirements"),
+                "settings": {"type": "object"},
+                "tos_acceptance": {"type": "object", "required": ["date", "ip", "user_agent"], "properties": {
+                    "date": {"type": "integer", "nullable": true}, "ip": nullable_string(), "user_agent": nullable_string(),
+                    "service_agreement": string_enum(ServiceAgreement::VALUES),
+                }, "additionalProperties": false},
                 "type": string_enum(AccountType::VALUES),
             },
             "additionalProperties": false,
         },
+        "Requirements": {
+            "type": "object",
+            "required": ["alternatives", "current_deadline", "currently_due", "disabled_reason", "errors", "eventually_due", "past_due", "pending_verification"],
+            "properties": {
+                "alternatives": {"type": "array", "items": {"type": "object"}},
+                "current_deadline": {"type": "integer", "nullable": true},
+                "currently_due": {"type": "array", "items": {"type": "string"}},
+                "disabled_reason": nullable_string(),
+                "errors": {"type": "array", "items": {"type": "object", "required": ["code", "reason", "requirement"], "properties": {
+                    "code": {"type": "string"}, "reason": {"type": "string"}, "requirement": {"type": "string"},
+                }}},
+                "eventually_due": {"type": "array", "items": {"type": "string"}},
+                "past_due": {"type": "array", "items": {"type": "string"}},
+                "pending_verification": {"type": "array", "items": {"type": "string"}},
+            },
+            "additionalProperties": false,
+        },
+        "Person": {
+            "type": "object",
+            "required": ["id", "object", "account", "address", "created", "dob", "first_name", "future_requirements", "id_number_provided", "last_name", "metadata", "relationship", "requirements", "ssn_last_4_provided", "verification"],
+            "properties": {
+                "id": {"type": "string", "pattern": "^person_[A-Za-z0-9]+$"},
+                "object": {"type": "string", "enum": ["person"]},
+                "account": {"type": "string"},
+                "address": {"type": "object"},
+                "created": {"type": "integer"},
+                "dob": {"type": "object", "required": ["day", "month", "year"], "properties": {
+                    "day": {"type": "integer", "nullable": true}, "month": {"type": "integer", "nullable": true}, "year": {"type": "integer", "nullable": true},
+                }},
+                "email": {"type": "string"},
+                "first_name": nullable_string(),
+                "future_requirements": {"type": "object"},
+                "id_number_provided": {"type": "boolean"},
+                "last_name": nullable_string(),
+                "metadata": {"type": "object", "additionalProperties": {"type": "string"}},
+                "phone": {"type": "string"},
+                "relationship": {"type": "object"},
+                "requirements": {"type": "object"},
+                "ssn_last_4_provided": {"type": "boolean"},
+                "verification": {"type": "object", "required": ["status"], "properties": {"status": {"type": "string", "enum": ["pending", "unverified", "verified"]}}},
+            },
+            "additionalProperties": false,
+        },
+        "PersonList": list_schema("Person"),
         "AccountList": list_schema("Account"),
         "DeletedObject": {
             "type": "object",
@@ -427,16 +716,24 @@ fn schemas() -> Value {
         },
         "BankAccount": {
             "type": "object",
-            "required": ["id", "object", "account", "account_holder_name", "country", "currency", "fingerprint", "last4", "routing_number", "status"],
+            "required": ["id", "object", "account", "account_holder_name", "account_holder_type", "account_type", "available_payout_methods", "bank_name", "country", "currency", "default_for_currency", "fingerprint", "future_requirements", "last4", "metadata", "requirements", "routing_number", "status"],
             "properties": {
                 "id": {"type": "string", "pattern": "^ba_[A-Za-z0-9]+$"},
                 "object": {"type": "string", "enum": ["bank_account"]},
                 "account": {"type": "string"},
                 "account_holder_name": nullable_string(),
+                "account_holder_type": nullable_enum(HolderType::VALUES),
+                "account_type": nullable_string(),
+                "available_payout_methods": {"type": "array", "items": {"type": "string", "enum": ["instant", "standard"]}},
+                "bank_name": nullable_string(),
                 "country": {"type": "string"},
                 "currency": {"type": "string"},
+                "default_for_currency": {"type": "boolean"},
                 "fingerprint": {"type": "string"},
+                "future_requirements": {"type": "object"},
                 "last4": {"type": "string"},
+                "metadata": {"type": "object", "additionalProperties": {"type": "string"}},
+                "requirements": {"type": "object"},
                 "routing_number": nullable_string(),
                 "status": {"type": "string"},
             },

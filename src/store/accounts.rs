@@ -174,7 +174,8 @@ pub struct LockedAccount {
 /// The columns [`locked_account`] reads, in order.
 macro_rules! locked_account_columns {
     () => {
-        "onboarding_started, requirement_collection"
+        "exists (select 1 from account_onboardings o where o.account_id = accounts.id), \
+         requirement_collection"
     };
 }
 pub(crate) use locked_account_columns;
@@ -224,10 +225,12 @@ pub trait AccountRows {
         lock: Lock,
     ) -> impl Future<Output = Result<Option<LockedAccount>, StoreError>> + Send;
 
-    /// Records that an account session was created for the account.
+    /// Records that an account session was created for the account at `at`
+    /// (once: a second record changes nothing).
     fn mark_onboarding_started(
         &mut self,
         id: &AccountId,
+        at: Timestamp,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// Writes an account's editable fields and when it next changes by itself.

@@ -132,7 +132,9 @@ macro_rules! account_columns {
     () => {
         "id, platform_id, livemode, fees_payer, losses_payments, \
          requirement_collection, stripe_dashboard, country, email, metadata, \
-         capabilities, profile, onboarding_started, created"
+         capabilities, profile, \
+         exists (select 1 from account_onboardings o where o.account_id = accounts.id), \
+         created"
     };
 }
 pub(crate) use account_columns;

@@ -207,7 +207,8 @@ impl<B: Backend> SessionStore for SqlStore<B> {
                     // identity is its own. Written once, so later sessions
                     // pay only for the read above.
                     if !locked.onboarding_started {
-                        tx.mark_onboarding_started(&session.account).await?;
+                        tx.mark_onboarding_started(&session.account, session.created)
+                            .await?;
                     }
                     let receipt = save_completion(tx, save, &()).await?;
                     Ok(SessionInsertOutcome::Created(receipt))

@@ -4,7 +4,8 @@
 use serde_json::{Value, json};
 
 use crate::helpers::{
-    Exchange, START, TestApp, account_id, exactly, is_account_id, mask, message_filters, spawn_app,
+    Exchange, START, TestApp, account_id, exactly, external_accounts_url, is_account_id, mask,
+    message_filters, spawn_app,
 };
 
 /// Creates `count` accounts and returns their ids, oldest first.
@@ -64,6 +65,7 @@ async fn create_account_with_type_standard_gives_stripes_standard_controller() {
 
     // Assert
     insta::assert_json_snapshot!(response.snapshot(), {
+        ".body.external_accounts.url" => external_accounts_url(),
         ".body.id" => account_id(),
         ".body.created" => exactly(START, "[START]"),
     }, @r#"
@@ -71,9 +73,19 @@ async fn create_account_with_type_standard_gives_stripes_standard_controller() {
       "status": 200,
       "body": {
         "business_profile": {
+          "annual_revenue": null,
+          "estimated_worker_count": null,
+          "mcc": null,
+          "minority_owned_business_designation": null,
           "name": null,
+          "product_description": null,
+          "support_address": null,
+          "support_email": null,
+          "support_phone": null,
+          "support_url": null,
           "url": null
         },
+        "business_type": null,
         "capabilities": {},
         "charges_enabled": false,
         "controller": {
@@ -92,12 +104,142 @@ async fn create_account_with_type_standard_gives_stripes_standard_controller() {
         },
         "country": "US",
         "created": "[START]",
+        "default_currency": "usd",
         "details_submitted": false,
         "email": null,
+        "external_accounts": {
+          "data": [],
+          "has_more": false,
+          "object": "list",
+          "total_count": 0,
+          "url": "/v1/accounts/[account_id]/external_accounts"
+        },
+        "future_requirements": {
+          "alternatives": [],
+          "current_deadline": null,
+          "currently_due": [],
+          "disabled_reason": null,
+          "errors": [],
+          "eventually_due": [],
+          "past_due": [],
+          "pending_verification": []
+        },
         "id": "[account_id]",
         "metadata": {},
         "object": "account",
         "payouts_enabled": false,
+        "requirements": {
+          "alternatives": [
+            {
+              "alternative_fields_due": [
+                "business_profile.product_description"
+              ],
+              "original_fields_due": [
+                "business_profile.url"
+              ]
+            }
+          ],
+          "current_deadline": null,
+          "currently_due": [
+            "business_profile.mcc",
+            "business_profile.url",
+            "business_type",
+            "external_account",
+            "representative.dob.day",
+            "representative.dob.month",
+            "representative.dob.year",
+            "representative.email",
+            "representative.first_name",
+            "representative.last_name",
+            "tos_acceptance.date",
+            "tos_acceptance.ip"
+          ],
+          "disabled_reason": "requirements.past_due",
+          "errors": [],
+          "eventually_due": [
+            "business_profile.mcc",
+            "business_profile.url",
+            "business_type",
+            "external_account",
+            "representative.dob.day",
+            "representative.dob.month",
+            "representative.dob.year",
+            "representative.email",
+            "representative.first_name",
+            "representative.last_name",
+            "tos_acceptance.date",
+            "tos_acceptance.ip"
+          ],
+          "past_due": [
+            "business_profile.mcc",
+            "business_profile.url",
+            "business_type",
+            "external_account",
+            "representative.dob.day",
+            "representative.dob.month",
+            "representative.dob.year",
+            "representative.email",
+            "representative.first_name",
+            "representative.last_name",
+            "tos_acceptance.date",
+            "tos_acceptance.ip"
+          ],
+          "pending_verification": []
+        },
+        "settings": {
+          "bacs_debit_payments": {
+            "display_name": null,
+            "service_user_number": null
+          },
+          "branding": {
+            "icon": null,
+            "logo": null,
+            "primary_color": null,
+            "secondary_color": null
+          },
+          "card_issuing": {
+            "tos_acceptance": {
+              "date": null,
+              "ip": null
+            }
+          },
+          "card_payments": {
+            "decline_on": {
+              "avs_failure": false,
+              "cvc_failure": false
+            },
+            "statement_descriptor_prefix": null,
+            "statement_descriptor_prefix_kana": null,
+            "statement_descriptor_prefix_kanji": null
+          },
+          "dashboard": {
+            "display_name": null,
+            "timezone": "Etc/UTC"
+          },
+          "invoices": {
+            "default_account_tax_ids": null,
+            "hosted_payment_method_save": "always"
+          },
+          "payments": {
+            "statement_descriptor": null,
+            "statement_descriptor_kana": null,
+            "statement_descriptor_kanji": null
+          },
+          "payouts": {
+            "debit_negative_balances": true,
+            "schedule": {
+              "delay_days": 2,
+              "interval": "daily"
+            },
+            "statement_descriptor": null
+          },
+          "sepa_debit_payments": {}
+        },
+        "tos_acceptance": {
+          "date": null,
+          "ip": null,
+          "user_agent": null
+        },
         "type": "standard"
       }
     }
@@ -116,6 +258,7 @@ async fn create_account_with_type_express_gives_stripes_express_controller() {
 
     // Assert
     insta::assert_json_snapshot!(response.snapshot(), {
+        ".body.external_accounts.url" => external_accounts_url(),
         ".body.id" => account_id(),
         ".body.created" => exactly(START, "[START]"),
     }, @r#"
@@ -123,9 +266,19 @@ async fn create_account_with_type_express_gives_stripes_express_controller() {
       "status": 200,
       "body": {
         "business_profile": {
+          "annual_revenue": null,
+          "estimated_worker_count": null,
+          "mcc": null,
+          "minority_owned_business_designation": null,
           "name": null,
+          "product_description": null,
+          "support_address": null,
+          "support_email": null,
+          "support_phone": null,
+          "support_url": null,
           "url": null
         },
+        "business_type": null,
         "capabilities": {},
         "charges_enabled": false,
         "controller": {
@@ -144,12 +297,142 @@ async fn create_account_with_type_express_gives_stripes_express_controller() {
         },
         "country": "US",
         "created": "[START]",
+        "default_currency": "usd",
         "details_submitted": false,
         "email": null,
+        "external_accounts": {
+          "data": [],
+          "has_more": false,
+          "object": "list",
+          "total_count": 0,
+          "url": "/v1/accounts/[account_id]/external_accounts"
+        },
+        "future_requirements": {
+          "alternatives": [],
+          "current_deadline": null,
+          "currently_due": [],
+          "disabled_reason": null,
+          "errors": [],
+          "eventually_due": [],
+          "past_due": [],
+          "pending_verification": []
+        },
         "id": "[account_id]",
         "metadata": {},
         "object": "account",
         "payouts_enabled": false,
+        "requirements": {
+          "alternatives": [
+            {
+              "alternative_fields_due": [
+                "business_profile.product_description"
+              ],
+              "original_fields_due": [
+                "business_profile.url"
+              ]
+            }
+          ],
+          "current_deadline": null,
+          "currently_due": [
+            "business_profile.mcc",
+            "business_profile.url",
+            "business_type",
+            "external_account",
+            "representative.dob.day",
+            "representative.dob.month",
+            "representative.dob.year",
+            "representative.email",
+            "representative.first_name",
+            "representative.last_name",
+            "tos_acceptance.date",
+            "tos_acceptance.ip"
+          ],
+          "disabled_reason": "requirements.past_due",
+          "errors": [],
+          "eventually_due": [
+            "business_profile.mcc",
+            "business_profile.url",
+            "business_type",
+            "external_account",
+            "representative.dob.day",
+            "representative.dob.month",
+            "representative.dob.year",
+            "representative.email",
+            "representative.first_name",
+            "representative.last_name",
+            "tos_acceptance.date",
+            "tos_acceptance.ip"
+          ],
+          "past_due": [
+            "business_profile.mcc",
+            "business_profile.url",
+            "business_type",
+            "external_account",
+            "representative.dob.day",
+            "representative.dob.month",
+            "representative.dob.year",
+            "representative.email",
+            "representative.first_name",
+            "representative.last_name",
+            "tos_acceptance.date",
+            "tos_acceptance.ip"
+          ],
+          "pending_verification": []
+        },
+        "settings": {
+          "bacs_debit_payments": {
+            "display_name": null,
+            "service_user_number": null
+          },
+          "branding": {
+            "icon": null,
+            "logo": null,
+            "primary_color": null,
+            "secondary_color": null
+          },
+          "card_issuing": {
+            "tos_acceptance": {
+              "date": null,
+              "ip": null
+            }
+          },
+          "card_payments": {
+            "decline_on": {
+              "avs_failure": false,
+              "cvc_failure": false
+            },
+            "statement_descriptor_prefix": null,
+            "statement_descriptor_prefix_kana": null,
+            "statement_descriptor_prefix_kanji": null
+          },
+          "dashboard": {
+            "display_name": null,
+            "timezone": "Etc/UTC"
+          },
+          "invoices": {
+            "default_account_tax_ids": null,
+            "hosted_payment_method_save": "always"
+          },
+          "payments": {
+            "statement_descriptor": null,
+            "statement_descriptor_kana": null,
+            "statement_descriptor_kanji": null
+          },
+          "payouts": {
+            "debit_negative_balances": true,
+            "schedule": {
+              "delay_days": 2,
+              "interval": "daily"
+            },
+            "statement_descriptor": null
+          },
+          "sepa_debit_payments": {}
+        },
+        "tos_acceptance": {
+          "date": null,
+          "ip": null,
+          "user_agent": null
+        },
         "type": "express"
       }
     }
@@ -172,6 +455,7 @@ async fn create_account_with_type_custom_gives_stripes_custom_controller() {
 
     // Assert
     insta::assert_json_snapshot!(response.snapshot(), {
+        ".body.external_accounts.url" => external_accounts_url(),
         ".body.id" => account_id(),
         ".body.created" => exactly(START, "[START]"),
     }, @r#"
@@ -179,9 +463,19 @@ async fn create_account_with_type_custom_gives_stripes_custom_controller() {
       "status": 200,
       "body": {
         "business_profile": {
+          "annual_revenue": null,
+          "estimated_worker_count": null,
+          "mcc": null,
+          "minority_owned_business_designation": null,
           "name": null,
+          "product_description": null,
+          "support_address": null,
+          "support_email": null,
+          "support_phone": null,
+          "support_url": null,
           "url": null
         },
+        "business_type": null,
         "capabilities": {},
         "charges_enabled": false,
         "controller": {
@@ -200,12 +494,145 @@ async fn create_account_with_type_custom_gives_stripes_custom_controller() {
         },
         "country": "GB",
         "created": "[START]",
+        "default_currency": "gbp",
         "details_submitted": false,
         "email": "jenny.rosen@example.com",
+        "external_accounts": {
+          "data": [],
+          "has_more": false,
+          "object": "list",
+          "total_count": 0,
+          "url": "/v1/accounts/[account_id]/external_accounts"
+        },
+        "future_requirements": {
+          "alternatives": [],
+          "current_deadline": null,
+          "currently_due": [],
+          "disabled_reason": null,
+          "errors": [],
+          "eventually_due": [],
+          "past_due": [],
+          "pending_verification": []
+        },
         "id": "[account_id]",
         "metadata": {},
         "object": "account",
         "payouts_enabled": false,
+        "requirements": {
+          "alternatives": [],
+          "current_deadline": null,
+          "currently_due": [
+            "business_profile.mcc",
+            "business_profile.url",
+            "business_type",
+            "external_account",
+            "representative.address.city",
+            "representative.address.line1",
+            "representative.address.postal_code",
+            "representative.dob.day",
+            "representative.dob.month",
+            "representative.dob.year",
+            "representative.email",
+            "representative.first_name",
+            "representative.last_name",
+            "representative.phone",
+            "tos_acceptance.date",
+            "tos_acceptance.ip"
+          ],
+          "disabled_reason": "requirements.past_due",
+          "errors": [],
+          "eventually_due": [
+            "business_profile.mcc",
+            "business_profile.url",
+            "business_type",
+            "external_account",
+            "representative.address.city",
+            "representative.address.line1",
+            "representative.address.postal_code",
+            "representative.dob.day",
+            "representative.dob.month",
+            "representative.dob.year",
+            "representative.email",
+            "representative.first_name",
+            "representative.last_name",
+            "representative.phone",
+            "tos_acceptance.date",
+            "tos_acceptance.ip"
+          ],
+          "past_due": [
+            "business_profile.mcc",
+            "business_profile.url",
+            "business_type",
+            "external_account",
+            "representative.address.city",
+            "representative.address.line1",
+            "representative.address.postal_code",
+            "representative.dob.day",
+            "representative.dob.month",
+            "representative.dob.year",
+            "representative.email",
+            "representative.first_name",
+            "representative.last_name",
+            "representative.phone",
+            "tos_acceptance.date",
+            "tos_acceptance.ip"
+          ],
+          "pending_verification": []
+        },
+        "settings": {
+          "bacs_debit_payments": {
+            "display_name": null,
+            "service_user_number": null
+          },
+          "branding": {
+            "icon": null,
+            "logo": null,
+            "primary_color": null,
+            "secondary_color": null
+          },
+          "card_issuing": {
+            "tos_acceptance": {
+              "date": null,
+              "ip": null
+            }
+          },
+          "card_payments": {
+            "decline_on": {
+              "avs_failure": false,
+              "cvc_failure": false
+            },
+            "statement_descriptor_prefix": null,
+            "statement_descriptor_prefix_kana": null,
+            "statement_descriptor_prefix_kanji": null
+          },
+          "dashboard": {
+            "display_name": null,
+            "timezone": "Etc/UTC"
+          },
+          "invoices": {
+            "default_account_tax_ids": null,
+            "hosted_payment_method_save": "always"
+          },
+          "payments": {
+            "statement_descriptor": null,
+            "statement_descriptor_kana": null,
+            "statement_descriptor_kanji": null
+          },
+          "payouts": {
+            "debit_negative_balances": false,
+            "schedule": {
+              "delay_days": 7,
+              "interval": "daily"
+            },
+            "statement_descriptor": null
+          },
+          "sepa_debit_payments": {}
+        },
+        "tos_acceptance": {
+          "date": null,
+          "ip": null,
+          "user_agent": null
+        },
         "type": "custom"
       }
     }
@@ -963,19 +1390,26 @@ async fn business_profile_is_set_at_creation_and_unset_by_an_empty_value() {
         .await
         .ok();
 
-    // Assert
+    // Assert: the business profile's name and URL (its other fields stay null).
+    let name_and_url = |account: &Value| {
+        json!({
+            "name": account["business_profile"]["name"],
+            "url": account["business_profile"]["url"],
+        })
+    };
     assert_eq!(
-        account["business_profile"],
+        name_and_url(&account),
         json!({"name": "Acme", "url": "https://acme.example"})
     );
     assert_eq!(
-        renamed["business_profile"],
+        name_and_url(&renamed),
         json!({"name": "Acme Ltd", "url": "https://acme.example"})
     );
     assert_eq!(
-        unset["business_profile"],
+        name_and_url(&unset),
         json!({"name": "Acme Ltd", "url": null})
     );
+    assert_eq!(unset["business_profile"]["mcc"], Value::Null);
 }
 
 #[tokio::test]
@@ -1116,14 +1550,8 @@ async fn create_account_rejects_unknown_parameters_listing_them_in_request_order
       },
       {
         "request": "business_profile[mcc]=5734",
-        "status": 400,
-        "answer": {
-          "code": "parameter_unknown",
-          "doc_url": "https://stripe.com/docs/error-codes/parameter-unknown",
-          "message": "Received unknown parameter: business_profile[mcc]",
-          "param": "business_profile[mcc]",
-          "type": "invalid_request_error"
-        }
+        "status": 200,
+        "answer": null
       }
     ]
     "#);
@@ -1421,6 +1849,7 @@ async fn list_accounts_is_a_stripe_list_newest_first() {
     assert_eq!(ids_of(&page), newest_first);
     assert_eq!(page["has_more"], false);
     insta::assert_json_snapshot!(single.snapshot(), {
+        ".body.data[0].external_accounts.url" => external_accounts_url(),
         ".body.data[0].id" => exactly(ids[4].as_str(), "[newest account_id]"),
         ".body.data[0].created" => exactly(START, "[START]"),
     }, @r#"
@@ -1430,9 +1859,19 @@ async fn list_accounts_is_a_stripe_list_newest_first() {
         "data": [
           {
             "business_profile": {
+              "annual_revenue": null,
+              "estimated_worker_count": null,
+              "mcc": null,
+              "minority_owned_business_designation": null,
               "name": null,
+              "product_description": null,
+              "support_address": null,
+              "support_email": null,
+              "support_phone": null,
+              "support_url": null,
               "url": null
             },
+            "business_type": null,
             "capabilities": {},
             "charges_enabled": false,
             "controller": {
@@ -1451,12 +1890,142 @@ async fn list_accounts_is_a_stripe_list_newest_first() {
             },
             "country": "US",
             "created": "[START]",
+            "default_currency": "usd",
             "details_submitted": false,
             "email": null,
+            "external_accounts": {
+              "data": [],
+              "has_more": false,
+              "object": "list",
+              "total_count": 0,
+              "url": "/v1/accounts/[account_id]/external_accounts"
+            },
+            "future_requirements": {
+              "alternatives": [],
+              "current_deadline": null,
+              "currently_due": [],
+              "disabled_reason": null,
+              "errors": [],
+              "eventually_due": [],
+              "past_due": [],
+              "pending_verification": []
+            },
             "id": "[newest account_id]",
             "metadata": {},
             "object": "account",
             "payouts_enabled": false,
+            "requirements": {
+              "alternatives": [
+                {
+                  "alternative_fields_due": [
+                    "business_profile.product_description"
+                  ],
+                  "original_fields_due": [
+                    "business_profile.url"
+                  ]
+                }
+              ],
+              "current_deadline": null,
+              "currently_due": [
+                "business_profile.mcc",
+                "business_profile.url",
+                "business_type",
+                "external_account",
+                "representative.dob.day",
+                "representative.dob.month",
+                "representative.dob.year",
+                "representative.email",
+                "representative.first_name",
+                "representative.last_name",
+                "tos_acceptance.date",
+                "tos_acceptance.ip"
+              ],
+              "disabled_reason": "requirements.past_due",
+              "errors": [],
+              "eventually_due": [
+                "business_profile.mcc",
+                "business_profile.url",
+                "business_type",
+                "external_account",
+                "representative.dob.day",
+                "representative.dob.month",
+                "representative.dob.year",
+                "representative.email",
+                "representative.first_name",
+                "representative.last_name",
+                "tos_acceptance.date",
+                "tos_acceptance.ip"
+              ],
+              "past_due": [
+                "business_profile.mcc",
+                "business_profile.url",
+                "business_type",
+                "external_account",
+                "representative.dob.day",
+                "representative.dob.month",
+                "representative.dob.year",
+                "representative.email",
+                "representative.first_name",
+                "representative.last_name",
+                "tos_acceptance.date",
+                "tos_acceptance.ip"
+              ],
+              "pending_verification": []
+            },
+            "settings": {
+              "bacs_debit_payments": {
+                "display_name": null,
+                "service_user_number": null
+              },
+              "branding": {
+                "icon": null,
+                "logo": null,
+                "primary_color": null,
+                "secondary_color": null
+              },
+              "card_issuing": {
+                "tos_acceptance": {
+                  "date": null,
+                  "ip": null
+                }
+              },
+              "card_payments": {
+                "decline_on": {
+                  "avs_failure": false,
+                  "cvc_failure": false
+                },
+                "statement_descriptor_prefix": null,
+                "statement_descriptor_prefix_kana": null,
+                "statement_descriptor_prefix_kanji": null
+              },
+              "dashboard": {
+                "display_name": null,
+                "timezone": "Etc/UTC"
+              },
+              "invoices": {
+                "default_account_tax_ids": null,
+                "hosted_payment_method_save": "always"
+              },
+              "payments": {
+                "statement_descriptor": null,
+                "statement_descriptor_kana": null,
+                "statement_descriptor_kanji": null
+              },
+              "payouts": {
+                "debit_negative_balances": true,
+                "schedule": {
+                  "delay_days": 2,
+                  "interval": "daily"
+                },
+                "statement_descriptor": null
+              },
+              "sepa_debit_payments": {}
+            },
+            "tos_acceptance": {
+              "date": null,
+              "ip": null,
+              "user_agent": null
+            },
             "type": "standard"
           }
         ],

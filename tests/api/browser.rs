@@ -13,7 +13,7 @@ use serde_json::json;
 use crate::helpers::{
     DEFAULT_TTL_SECS, Exchange, FORM, SEED_COMPONENTS, START, TestApp, bank_account_id,
     contains_bytes, embedded_key, embedded_message_filters, embedded_session_id, exactly,
-    is_embedded_key, join_all, mask, spawn_app,
+    external_accounts_url, is_embedded_key, join_all, mask, spawn_app,
 };
 
 /// Account onboarding: reads and edits the account, collects bank accounts.
@@ -917,6 +917,7 @@ async fn the_account_as_its_session_sees_it_hides_the_platforms_metadata() {
     assert!(own.body.get("metadata").is_none(), "{}", own.body);
     assert!(!own.body.to_string().contains("internal_risk"));
     insta::assert_json_snapshot!(own.snapshot(), {
+        ".body.external_accounts.url" => external_accounts_url(),
         ".body.id" => exactly(account.as_str(), "[account_id]"),
         ".body.created" => exactly(START, "[START]"),
     }, @r#"
@@ -924,9 +925,19 @@ async fn the_account_as_its_session_sees_it_hides_the_platforms_metadata() {
       "status": 200,
       "body": {
         "business_profile": {
+          "annual_revenue": null,
+          "estimated_worker_count": null,
+          "mcc": null,
+          "minority_owned_business_designation": null,
           "name": "Jenny's",
+          "product_description": null,
+          "support_address": null,
+          "support_email": null,
+          "support_phone": null,
+          "support_url": null,
           "url": null
         },
+        "business_type": null,
         "capabilities": {},
         "charges_enabled": false,
         "controller": {
@@ -945,11 +956,141 @@ async fn the_account_as_its_session_sees_it_hides_the_platforms_metadata() {
         },
         "country": "US",
         "created": "[START]",
+        "default_currency": "usd",
         "details_submitted": false,
         "email": "jenny@example.com",
+        "external_accounts": {
+          "data": [],
+          "has_more": false,
+          "object": "list",
+          "total_count": 0,
+          "url": "/v1/accounts/[account_id]/external_accounts"
+        },
+        "future_requirements": {
+          "alternatives": [],
+          "current_deadline": null,
+          "currently_due": [],
+          "disabled_reason": null,
+          "errors": [],
+          "eventually_due": [],
+          "past_due": [],
+          "pending_verification": []
+        },
         "id": "[account_id]",
         "object": "account",
         "payouts_enabled": false,
+        "requirements": {
+          "alternatives": [
+            {
+              "alternative_fields_due": [
+                "business_profile.product_description"
+              ],
+              "original_fields_due": [
+                "business_profile.url"
+              ]
+            }
+          ],
+          "current_deadline": null,
+          "currently_due": [
+            "business_profile.mcc",
+            "business_profile.url",
+            "business_type",
+            "external_account",
+            "representative.dob.day",
+            "representative.dob.month",
+            "representative.dob.year",
+            "representative.email",
+            "representative.first_name",
+            "representative.last_name",
+            "tos_acceptance.date",
+            "tos_acceptance.ip"
+          ],
+          "disabled_reason": "requirements.past_due",
+          "errors": [],
+          "eventually_due": [
+            "business_profile.mcc",
+            "business_profile.url",
+            "business_type",
+            "external_account",
+            "representative.dob.day",
+            "representative.dob.month",
+            "representative.dob.year",
+            "representative.email",
+            "representative.first_name",
+            "representative.last_name",
+            "tos_acceptance.date",
+            "tos_acceptance.ip"
+          ],
+          "past_due": [
+            "business_profile.mcc",
+            "business_profile.url",
+            "business_type",
+            "external_account",
+            "representative.dob.day",
+            "representative.dob.month",
+            "representative.dob.year",
+            "representative.email",
+            "representative.first_name",
+            "representative.last_name",
+            "tos_acceptance.date",
+            "tos_acceptance.ip"
+          ],
+          "pending_verification": []
+        },
+        "settings": {
+          "bacs_debit_payments": {
+            "display_name": null,
+            "service_user_number": null
+          },
+          "branding": {
+            "icon": null,
+            "logo": null,
+            "primary_color": null,
+            "secondary_color": null
+          },
+          "card_issuing": {
+            "tos_acceptance": {
+              "date": null,
+              "ip": null
+            }
+          },
+          "card_payments": {
+            "decline_on": {
+              "avs_failure": false,
+              "cvc_failure": false
+            },
+            "statement_descriptor_prefix": null,
+            "statement_descriptor_prefix_kana": null,
+            "statement_descriptor_prefix_kanji": null
+          },
+          "dashboard": {
+            "display_name": "Jenny's",
+            "timezone": "Etc/UTC"
+          },
+          "invoices": {
+            "default_account_tax_ids": null,
+            "hosted_payment_method_save": "always"
+          },
+          "payments": {
+            "statement_descriptor": null,
+            "statement_descriptor_kana": null,
+            "statement_descriptor_kanji": null
+          },
+          "payouts": {
+            "debit_negative_balances": false,
+            "schedule": {
+              "delay_days": 2,
+              "interval": "daily"
+            },
+            "statement_descriptor": null
+          },
+          "sepa_debit_payments": {}
+        },
+        "tos_acceptance": {
+          "date": null,
+          "ip": null,
+          "user_agent": null
+        },
         "type": "custom"
       }
     }
@@ -975,6 +1116,7 @@ async fn the_account_can_update_its_email_and_business_profile_and_the_platform_
 
     // Assert
     insta::assert_json_snapshot!(response.snapshot(), {
+        ".body.external_accounts.url" => external_accounts_url(),
         ".body.id" => exactly(account.as_str(), "[account_id]"),
         ".body.created" => exactly(START, "[START]"),
     }, @r#"
@@ -982,9 +1124,19 @@ async fn the_account_can_update_its_email_and_business_profile_and_the_platform_
       "status": 200,
       "body": {
         "business_profile": {
+          "annual_revenue": null,
+          "estimated_worker_count": null,
+          "mcc": null,
+          "minority_owned_business_designation": null,
           "name": "Rosen Bikes",
+          "product_description": null,
+          "support_address": null,
+          "support_email": null,
+          "support_phone": null,
+          "support_url": null,
           "url": "https://bikes.example.com"
         },
+        "business_type": null,
         "capabilities": {},
         "charges_enabled": false,
         "controller": {
@@ -1003,11 +1155,129 @@ async fn the_account_can_update_its_email_and_business_profile_and_the_platform_
         },
         "country": "US",
         "created": "[START]",
+        "default_currency": "usd",
         "details_submitted": false,
         "email": "new@example.com",
+        "external_accounts": {
+          "data": [],
+          "has_more": false,
+          "object": "list",
+          "total_count": 0,
+          "url": "/v1/accounts/[account_id]/external_accounts"
+        },
+        "future_requirements": {
+          "alternatives": [],
+          "current_deadline": null,
+          "currently_due": [],
+          "disabled_reason": null,
+          "errors": [],
+          "eventually_due": [],
+          "past_due": [],
+          "pending_verification": []
+        },
         "id": "[account_id]",
         "object": "account",
         "payouts_enabled": false,
+        "requirements": {
+          "alternatives": [],
+          "current_deadline": null,
+          "currently_due": [
+            "business_profile.mcc",
+            "business_type",
+            "external_account",
+            "representative.dob.day",
+            "representative.dob.month",
+            "representative.dob.year",
+            "representative.email",
+            "representative.first_name",
+            "representative.last_name",
+            "tos_acceptance.date",
+            "tos_acceptance.ip"
+          ],
+          "disabled_reason": "requirements.past_due",
+          "errors": [],
+          "eventually_due": [
+            "business_profile.mcc",
+            "business_type",
+            "external_account",
+            "representative.dob.day",
+            "representative.dob.month",
+            "representative.dob.year",
+            "representative.email",
+            "representative.first_name",
+            "representative.last_name",
+            "tos_acceptance.date",
+            "tos_acceptance.ip"
+          ],
+          "past_due": [
+            "business_profile.mcc",
+            "business_type",
+            "external_account",
+            "representative.dob.day",
+            "representative.dob.month",
+            "representative.dob.year",
+            "representative.email",
+            "representative.first_name",
+            "representative.last_name",
+            "tos_acceptance.date",
+            "tos_acceptance.ip"
+          ],
+          "pending_verification": []
+        },
+        "settings": {
+          "bacs_debit_payments": {
+            "display_name": null,
+            "service_user_number": null
+          },
+          "branding": {
+            "icon": null,
+            "logo": null,
+            "primary_color": null,
+            "secondary_color": null
+          },
+          "card_issuing": {
+            "tos_acceptance": {
+              "date": null,
+              "ip": null
+            }
+          },
+          "card_payments": {
+            "decline_on": {
+              "avs_failure": false,
+              "cvc_failure": false
+            },
+            "statement_descriptor_prefix": null,
+            "statement_descriptor_prefix_kana": null,
+            "statement_descriptor_prefix_kanji": null
+          },
+          "dashboard": {
+            "display_name": "Rosen Bikes",
+            "timezone": "Etc/UTC"
+          },
+          "invoices": {
+            "default_account_tax_ids": null,
+            "hosted_payment_method_save": "always"
+          },
+          "payments": {
+            "statement_descriptor": null,
+            "statement_descriptor_kana": null,
+            "statement_descriptor_kanji": null
+          },
+          "payouts": {
+            "debit_negative_balances": false,
+            "schedule": {
+              "delay_days": 2,
+              "interval": "daily"
+            },
+            "statement_descriptor": null
+          },
+          "sepa_debit_payments": {}
+        },
+        "tos_acceptance": {
+          "date": null,
+          "ip": null,
+          "user_agent": null
+        },
         "type": "custom"
       }
     }
@@ -1064,12 +1334,33 @@ async fn a_bank_account_is_stored_only_as_last4_and_a_fingerprint() {
       "body": {
         "account": "[account_id]",
         "account_holder_name": "Jenny Rosen",
+        "account_holder_type": null,
+        "account_type": null,
+        "available_payout_methods": [
+          "standard",
+          "instant"
+        ],
+        "bank_name": "STRIPE TEST BANK",
         "country": "US",
         "currency": "usd",
+        "default_for_currency": true,
         "fingerprint": "[fingerprint]",
+        "future_requirements": {
+          "currently_due": [],
+          "errors": [],
+          "past_due": [],
+          "pending_verification": []
+        },
         "id": "[bank_account_id]",
         "last4": "1012",
+        "metadata": {},
         "object": "bank_account",
+        "requirements": {
+          "currently_due": [],
+          "errors": [],
+          "past_due": [],
+          "pending_verification": []
+        },
         "routing_number": "110000000",
         "status": "new"
       }
@@ -1208,24 +1499,66 @@ async fn bank_accounts_are_listed_to_the_browser_and_to_the_platform() {
           {
             "account": "[account_id]",
             "account_holder_name": null,
+            "account_holder_type": null,
+            "account_type": null,
+            "available_payout_methods": [
+              "standard",
+              "instant"
+            ],
+            "bank_name": null,
             "country": "DE",
             "currency": "eur",
+            "default_for_currency": true,
             "fingerprint": "[fingerprint]",
+            "future_requirements": {
+              "currently_due": [],
+              "errors": [],
+              "past_due": [],
+              "pending_verification": []
+            },
             "id": "[bank_account_id]",
             "last4": "3000",
+            "metadata": {},
             "object": "bank_account",
+            "requirements": {
+              "currently_due": [],
+              "errors": [],
+              "past_due": [],
+              "pending_verification": []
+            },
             "routing_number": null,
             "status": "new"
           },
           {
             "account": "[account_id]",
             "account_holder_name": "Jenny Rosen",
+            "account_holder_type": null,
+            "account_type": null,
+            "available_payout_methods": [
+              "standard",
+              "instant"
+            ],
+            "bank_name": "STRIPE TEST BANK",
             "country": "US",
             "currency": "usd",
+            "default_for_currency": true,
             "fingerprint": "[fingerprint]",
+            "future_requirements": {
+              "currently_due": [],
+              "errors": [],
+              "past_due": [],
+              "pending_verification": []
+            },
             "id": "[bank_account_id]",
             "last4": "1012",
+            "metadata": {},
             "object": "bank_account",
+            "requirements": {
+              "currently_due": [],
+              "errors": [],
+              "past_due": [],
+              "pending_verification": []
+            },
             "routing_number": "110000000",
             "status": "new"
           }

@@ -441,6 +441,22 @@ pub(crate) fn mask(key: &str) -> String {
     )
 }
 
+/// Redacts the `external_accounts.url` of an account object after checking
+/// that it names an account's bank accounts.
+pub(crate) fn external_accounts_url() -> Redaction {
+    insta::dynamic_redaction(|value: Content, path| {
+        let text = value.as_str().unwrap_or_default();
+        let account = text
+            .strip_prefix("/v1/accounts/")
+            .and_then(|rest| rest.strip_suffix("/external_accounts"));
+        assert!(
+            account.is_some_and(is_account_id),
+            "{path} is not an account's external accounts URL: {value:?}"
+        );
+        "/v1/accounts/[account_id]/external_accounts"
+    })
+}
+
 /// Redacts an `acct_` id after checking its shape.
 pub(crate) fn account_id() -> Redaction {
     insta::dynamic_redaction(|value: Content, path| {

@@ -19,6 +19,7 @@ mod helpers;
 mod idempotency;
 mod isolation;
 mod multiprocess;
+mod onboarding;
 mod openapi;
 mod store_contract;
 mod store_races;

@@ -38,8 +38,8 @@ impl AccountRows for PgConn {
             query(
                 "insert into accounts (id, platform_id, livemode, fees_payer, losses_payments,
                      requirement_collection, stripe_dashboard, country, email, metadata,
-                     capabilities, profile, onboarding_started, created, next_check_at)
-                 values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+                     capabilities, profile, created, next_check_at)
+                 values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
             )
             .bind(account.id.as_str())
             .bind(account.platform.as_str())
@@ -53,7 +53,6 @@ impl AccountRows for PgConn {
             .bind(rows::to_json(&account.metadata)?)
             .bind(rows::capabilities_json(account)?)
             .bind(rows::profile_json(account)?)
-            .bind(account.onboarding_started)
             .bind(account.created.as_secs())
             .bind(next_check_at.map(Timestamp::as_secs)),
         )
@@ -121,11 +120,20 @@ impl AccountRows for PgConn {
         .await
     }
 
-    async fn mark_onboarding_started(&mut self, id: &AccountId) -> Result<(), StoreError> {
-        // Under the session insert's share lock on the row: this upgrades it,
-        // once per account.
+    async fn mark_onboarding_started(
+        &mut self,
+        id: &AccountId,
+        at: Timestamp,
+    ) -> Result<(), StoreError> {
+        // Its foreign key takes a key-share lock on the account, which the
+        // session insert's share lock does not conflict with.
         self.run(
-            query("update accounts set onboarding_started = true where id = $1").bind(id.as_str()),
+            query(
+                "insert into account_onboardings (account_id, started_at) values ($1, $2)
+                 on conflict (account_id) do nothing",
+            )
+            .bind(id.as_str())
+            .bind(at.as_secs()),
         )
         .await
         .map(drop)

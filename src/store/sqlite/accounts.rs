@@ -23,8 +23,8 @@ impl AccountRows for SqliteConn {
         self.execute(
             "insert into accounts (id, platform_id, livemode, fees_payer, losses_payments,
                  requirement_collection, stripe_dashboard, country, email, metadata,
-                 capabilities, profile, onboarding_started, created, next_check_at)
-             values (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+                 capabilities, profile, created, next_check_at)
+             values (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
             params![
                 account.id.as_str(),
                 account.platform.as_str(),
@@ -38,7 +38,6 @@ impl AccountRows for SqliteConn {
                 rows::to_json(&account.metadata)?,
                 rows::capabilities_json(account)?,
                 rows::profile_json(account)?,
-                account.onboarding_started,
                 account.created.as_secs(),
                 next_check_at.map(Timestamp::as_secs),
             ],
@@ -99,10 +98,15 @@ impl AccountRows for SqliteConn {
         )
     }
 
-    async fn mark_onboarding_started(&mut self, id: &AccountId) -> Result<(), StoreError> {
+    async fn mark_onboarding_started(
+        &mut self,
+        id: &AccountId,
+        at: Timestamp,
+    ) -> Result<(), StoreError> {
         self.execute(
-            "update accounts set onboarding_started = 1 where id = ?1",
-            [id.as_str()],
+            "insert into account_onboardings (account_id, started_at) values (?1, ?2)
+             on conflict (account_id) do nothing",
+            params![id.as_str(), at.as_secs()],
         )?;
         Ok(())
     }
