@@ -19,6 +19,34 @@ ENDPOINTS = [("create", "POST /v1/account_sessions"),
 COLORS = {"ceiling": "#777777", "sqlite": "#1f77b4", "postgres": "#ff7f0e"}
 PANEL_W, PANEL_H = 330, 230
 MARGIN_L, MARGIN_T, GAP_X, GAP_Y = 80, 100, 60, 70
+# Lines that results.json files from before issue 15 lack; drawn only when present, so
+# that those files still draw byte for byte as they did.
+IDEMPOTENT = " idempotent"  # "<backend> idempotent": the scenario with an Idempotency-Key
+IDEMPOTENT_OF = {"create": "create_idempotent", "claim": "claim_idempotent"}
+PGBENCH = "pgbench"
+PGBENCH_COLOR = "#8c564b"
+LEGEND_ROW = 20
+
+
+def style(name: str) -> tuple[str, str]:
+    """(color, SVG dash attribute) of a line."""
+    if name == "ceiling":
+        return COLORS["ceiling"], ' stroke-dasharray="6 4"'
+    if name == PGBENCH:
+        return PGBENCH_COLOR, ' stroke-dasharray="2 3"'
+    if name.endswith(IDEMPOTENT):
+        return COLORS.get(name[:-len(IDEMPOTENT)], "#2ca02c"), ' stroke-dasharray="9 3 2 3"'
+    return COLORS.get(name, "#2ca02c"), ""
+
+
+def legend_label(name: str) -> str:
+    if name == "ceiling":
+        return "ceiling: same HTTP stack, response from memory"
+    if name == PGBENCH:
+        return "pgbench: PostgreSQL's one-row insert"
+    if name.endswith(IDEMPOTENT):
+        return f"{name[:-len(IDEMPOTENT)]}, Idempotency-Key"
+    return name
 
 
 def nice_max(value: float) -> float:
@@ -54,6 +82,25 @@ def series(results: dict) -> dict:
                         points.append((int(n), r[metric]))
                 if points:
                     lines[backend] = points
+            for backend, data in results.get("backends", {}).items():
+                points = []
+                for n in conns:
+                    r = data.get("endpoints", {}).get(IDEMPOTENT_OF.get(endpoint), {}).get(n)
+                    if r and r.get(metric) is not None:
+                        points.append((int(n), r[metric]))
+                if points:
+                    lines[backend + IDEMPOTENT] = points
+            if metric == "rps":
+                # pgbench's tps, as measured just before this panel's PostgreSQL rows.
+                points = []
+                for n in conns:
+                    r = results.get("backends", {}).get("postgres", {}).get(
+                        "endpoints", {}).get(endpoint, {}).get(n)
+                    tps = ((r or {}).get("pgbench") or {}).get("tps")
+                    if tps:
+                        points.append((int(n), tps))
+                if points:
+                    lines[PGBENCH] = points
             out[metric][endpoint] = lines
     return out
 
@@ -62,7 +109,18 @@ def render(results: dict) -> str:
     data = series(results)
     conns = sorted(int(c) for c in results.get("config", {}).get("connections", [1]))
     width = MARGIN_L + 3 * PANEL_W + 2 * GAP_X + 40
-    height = MARGIN_T + 2 * PANEL_H + GAP_Y + 60
+    # The legend: one row, and a second for the lines of issue 15 when there are any.
+    names = ["ceiling"] + list(results.get("backends", {}))
+    extra = []
+    for panels in data.values():
+        for lines in panels.values():
+            extra += [name for name in lines if name not in names and name not in extra]
+    # The idempotent lines in the backends' order, then pgbench.
+    extra.sort(key=lambda name: (name == PGBENCH, names.index(name[:-len(IDEMPOTENT)])
+                                 if name.endswith(IDEMPOTENT) and name[:-len(IDEMPOTENT)]
+                                 in names else len(names), name))
+    margin_t = MARGIN_T + (LEGEND_ROW if extra else 0)
+    height = margin_t + 2 * PANEL_H + GAP_Y + 60
     svg: list[str] = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
         f'viewBox="0 0 {width} {height}" font-family="sans-serif" font-size="12">',
@@ -76,17 +134,16 @@ def render(results: dict) -> str:
                f'{escape(title)}</text>')
     svg.append(f'<text x="{MARGIN_L}" y="40" fill="#555">{escape(subtitle)}</text>')
     # Legend.
-    names = ["ceiling"] + list(results.get("backends", {}))
-    x = MARGIN_L
-    for name in names:
-        color = COLORS.get(name, "#2ca02c")
-        dash = ' stroke-dasharray="6 4"' if name == "ceiling" else ""
-        label = ("ceiling: same HTTP stack, response from memory" if name == "ceiling"
-                 else name)
-        svg.append(f'<line x1="{x}" y1="62" x2="{x + 28}" y2="62" stroke="{color}" '
-                   f'stroke-width="2.5"{dash}/>')
-        svg.append(f'<text x="{x + 34}" y="66">{escape(label)}</text>')
-        x += 60 + 7 * len(label)
+    for row, row_names in enumerate((names, extra)):
+        x = MARGIN_L
+        y = 62 + row * LEGEND_ROW
+        for name in row_names:
+            color, dash = style(name)
+            label = legend_label(name)
+            svg.append(f'<line x1="{x}" y1="{y}" x2="{x + 28}" y2="{y}" stroke="{color}" '
+                       f'stroke-width="2.5"{dash}/>')
+            svg.append(f'<text x="{x + 34}" y="{y + 4}">{escape(label)}</text>')
+            x += 60 + 7 * len(label)
 
     lo, hi = math.log2(max(1, conns[0])), math.log2(max(2, conns[-1]))
     if hi == lo:
@@ -99,7 +156,7 @@ def render(results: dict) -> str:
             [("rps", "requests per second", True), ("p99_ms", "p99 latency, ms", True)]):
         for col, (endpoint, title) in enumerate(ENDPOINTS):
             ox = MARGIN_L + col * (PANEL_W + GAP_X)
-            oy = MARGIN_T + row * (PANEL_H + GAP_Y)
+            oy = margin_t + row * (PANEL_H + GAP_Y)
             lines = data[metric].get(endpoint, {})
             values = [v for points in lines.values() for _, v in points if v and v > 0]
             svg.append(f'<rect x="{ox}" y="{oy}" width="{PANEL_W}" height="{PANEL_H}" '
@@ -151,8 +208,7 @@ def render(results: dict) -> str:
             svg.append(f'<text x="{ox + PANEL_W / 2}" y="{oy + PANEL_H + 34}" '
                        f'text-anchor="middle" fill="#555">connections</text>')
             for name, points in lines.items():
-                color = COLORS.get(name, "#2ca02c")
-                dash = ' stroke-dasharray="6 4"' if name == "ceiling" else ""
+                color, dash = style(name)
                 coords = " ".join(f"{ox + px(n):.1f},{py(v):.1f}" for n, v in points if v)
                 svg.append(f'<polyline points="{coords}" fill="none" stroke="{color}" '
                            f'stroke-width="2.5"{dash}/>')
@@ -163,8 +219,11 @@ def render(results: dict) -> str:
                     svg.append(f'<circle cx="{ox + px(n):.1f}" cy="{py(v):.1f}" r="3.5" '
                                f'fill="{color}"><title>{escape(name)} {n} connections: '
                                f'{value}</title></circle>')
-                    if name != "ceiling":
+                    if name != "ceiling" and name not in extra:
                         svg.append(f'<text x="{ox + px(n) + 5:.1f}" y="{py(v) - 6:.1f}" '
+                                   f'font-size="10" fill="{color}">{value}</text>')
+                    elif name in extra:  # below the point, apart from the plain line's
+                        svg.append(f'<text x="{ox + px(n) + 5:.1f}" y="{py(v) + 13:.1f}" '
                                    f'font-size="10" fill="{color}">{value}</text>')
     svg.append("</svg>")
     return "\n".join(svg) + "\n"

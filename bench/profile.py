@@ -111,7 +111,11 @@ def perf_stat(pid: int, seconds: int, out: Path) -> dict:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--endpoint", default="create", choices=["create", "accounts", "claim"])
+    parser.add_argument("--endpoint", default="create",
+                        choices=["create", "accounts", "claim", "create_idempotent",
+                                 "claim_idempotent"],
+                        help="the scenario; *_idempotent send a fresh Idempotency-Key per "
+                             "request, as bench/run's idempotent rows do")
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--frequency", type=int, default=499, help="perf samples per second")
@@ -133,7 +137,7 @@ def main() -> int:
         scripts.mkdir()
         threads = bench.wrk_threads(args.connections)
         secrets = None
-        if args.endpoint == "claim":
+        if args.endpoint in ("claim", "claim_idempotent"):
             needed = 4 * 6000 * args.seconds  # ~1.5x the claim rate seen here, per run
             path = workdir / "secrets.txt"
             instance.fill(needed, 64, keep_last=needed, secrets_out=path)
@@ -151,7 +155,9 @@ def main() -> int:
             report = scripts / f"{name}.json"
             bench.wrk_script(script, report, threads, "POST", instance.body(args.endpoint),
                              instance.headers(args.endpoint),
-                             secrets[index] if secrets else None)
+                             secrets[index] if secrets else None,
+                             bench.idempotency_key_prefix()
+                             if args.endpoint in bench.PLAIN_OF else None)
             return bench.run_wrk(f"http://127.0.0.1:{port}{bench.PATHS[args.endpoint]}", script,
                                  args.connections, seconds, report, server)
 

@@ -19,8 +19,10 @@ use crate::server::{self, ConnectionLimits};
 use crate::store::Store;
 use crate::store::postgres::{PostgresSettings, PostgresStore};
 use crate::store::sqlite::SqliteStore;
+use crate::webhooks::worker::{Deliverer, DeliverySettings};
 
 use crate::http::state::AppState;
+use crate::http::test_double::follow_clock;
 
 /// Reader threads of the SQLite store: reads are short, and more threads than
 /// this only add contention on two cores.
@@ -95,6 +97,7 @@ pub struct App {
     local_addr: SocketAddr,
     state: AppState,
     pruning: Option<PruneSettings>,
+    webhooks: Option<DeliverySettings>,
     limits: ConnectionLimits,
 }
 
@@ -112,6 +115,10 @@ impl App {
             router: crate::http::router(state.clone()),
             local_addr,
             limits: state.config.connection,
+            webhooks: Some(DeliverySettings {
+                allow_private_addresses: state.config.allow_private_webhook_addresses,
+                ..DeliverySettings::default()
+            }),
             state,
             pruning: Some(PruneSettings::default()),
         })
@@ -121,6 +128,14 @@ impl App {
     #[must_use]
     pub fn with_pruning(mut self, pruning: Option<PruneSettings>) -> Self {
         self.pruning = pruning;
+        self
+    }
+
+    /// Replaces the webhook delivery settings (`None`: no delivery worker;
+    /// events are still recorded and queued).
+    #[must_use]
+    pub fn with_webhooks(mut self, webhooks: Option<DeliverySettings>) -> Self {
+        self.webhooks = webhooks;
         self
     }
 
@@ -147,9 +162,31 @@ impl App {
                 settings,
             ))
         });
+        // So does the webhook delivery worker. Aborting it mid-delivery loses
+        // nothing: the delivery's lease runs out and it is made again.
+        let deliverer = match self.webhooks {
+            None => None,
+            Some(settings) => {
+                let deliverer = Deliverer::new(
+                    self.state.store.clone(),
+                    self.state.clock.clone(),
+                    self.state.keyring.clone(),
+                    settings,
+                )
+                .context("while building the webhook client")?;
+                Some(tokio::spawn(deliverer.run()))
+            }
+        };
+        // With a test clock, another process may move it: follow it.
+        let follower = self
+            .state
+            .test_double
+            .clock
+            .clone()
+            .map(|clock| tokio::spawn(follow_clock(self.state.clone(), clock)));
         server::serve(self.listener, self.router, self.limits, shutdown).await;
-        if let Some(pruner) = pruner {
-            pruner.abort();
+        for task in [pruner, deliverer, follower].into_iter().flatten() {
+            task.abort();
         }
         Ok(())
     }

@@ -1,4 +1,5 @@
-//! The command line: `serve`, `migrate`, `platforms create` and `healthcheck`.
+//! The command line: `serve`, `migrate`, `platforms create`, `events resend`
+//! and `healthcheck`.
 //! Every option can also be set through the environment variable named in its help.
 
 use std::net::SocketAddr;
@@ -14,16 +15,23 @@ use secrecy::SecretString;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::app::{self, App};
-use crate::clock::{Clock, SystemClock};
-use crate::config::{DatabaseUrl, MasterKeySource, ServeSettings, parse_positive_duration};
-use crate::domain::platform::NewPlatform;
+use crate::clock::{Clock, OffsetClock, SystemClock};
+use crate::config::{
+    DatabaseUrl, MasterKeySource, ServeSettings, parse_positive_duration, parse_short_duration,
+};
+use crate::domain::ids::{EventId, WebhookEndpointId};
+use crate::domain::keys::seed_randomness;
+use crate::domain::platform::{DeclaredPlatform, NewPlatform};
 use crate::http::rate_limit::RateLimits;
 use crate::http::settings::ApiConfig;
 use crate::http::state::AppState;
+use crate::http::test_double::TestDoubleSwitches;
 use crate::keyring::MasterKey;
 use crate::maintenance::PruneSettings;
+use crate::store::DeclaredOutcome;
 use crate::store::postgres::PostgresSettings;
 use crate::telemetry::{self, LogFormat};
+use crate::webhooks::worker::DeliverySettings;
 
 /// A self-hostable, Stripe-compatible Account Sessions server.
 #[derive(Debug, Parser)]
@@ -45,13 +53,18 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Run the API server.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Apply database migrations and exit.
     Migrate(DatabaseArgs),
     /// Manage platforms (the Connect applications that own accounts).
     Platforms {
         #[command(subcommand)]
         command: PlatformsCommand,
+    },
+    /// Work with events.
+    Events {
+        #[command(subcommand)]
+        command: EventsCommand,
     },
     /// Print a new random master key (for --master-keys or a key file).
     GenerateMasterKey,
@@ -125,7 +138,8 @@ struct ServeArgs {
     session_ttl: Duration,
     /// How long test mode takes to verify identity that Stripe verifies
     /// asynchronously (a date of birth of 1901-01-01, an ID number 000000000,
-    /// an address), on the server's clock.
+    /// an address), on the server's clock, in whole seconds (timestamps are
+    /// seconds: 500ms verifies at once).
     #[arg(long, env = "CONNECT_SESSIONS_VERIFICATION_DELAY", default_value = "5s", value_parser = humantime::parse_duration)]
     verification_delay: Duration,
     /// Master keys, comma-separated, current first (see docs/OPERATIONS.md). Default: a key
@@ -156,6 +170,119 @@ struct ServeArgs {
     /// `account_session_expired`).
     #[arg(long, env = "CONNECT_SESSIONS_PRUNE_GRACE", default_value = "1h", value_parser = humantime::parse_duration)]
     prune_grace: Duration,
+    /// How often the webhook worker looks for due deliveries (and for pending
+    /// verifications that completed, whose events it records).
+    #[arg(long, env = "CONNECT_SESSIONS_WEBHOOK_POLL_INTERVAL", default_value = "1s", value_parser = parse_short_duration)]
+    webhook_poll_interval: Duration,
+    /// How long one webhook delivery may take before it counts as failed.
+    #[arg(long, env = "CONNECT_SESSIONS_WEBHOOK_TIMEOUT", default_value = "10s", value_parser = parse_positive_duration)]
+    webhook_timeout: Duration,
+    /// Most webhook deliveries in flight at once from this process.
+    #[arg(long, env = "CONNECT_SESSIONS_WEBHOOK_CONCURRENCY", default_value_t = 32, value_parser = clap::value_parser!(u32).range(1..=1024))]
+    webhook_concurrency: u32,
+    /// Most webhook deliveries in flight at once to one endpoint from this
+    /// process, so one slow receiver cannot hold every slot.
+    #[arg(long, env = "CONNECT_SESSIONS_WEBHOOK_ENDPOINT_CONCURRENCY", default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=64))]
+    webhook_endpoint_concurrency: u32,
+    /// Let live-mode webhook endpoints name private, loopback and link-local
+    /// addresses (refused by default, at registration and at every delivery).
+    #[arg(long, env = "CONNECT_SESSIONS_ALLOW_PRIVATE_WEBHOOK_ADDRESSES")]
+    allow_private_webhook_addresses: bool,
+    #[command(flatten)]
+    test_double: TestDoubleArgs,
+}
+
+/// Running as a test double for CI. Any of these refuses live mode.
+#[derive(Debug, Args)]
+struct TestDoubleArgs {
+    /// A clock the tests move: POST /v1/test_helpers/clock/advance.
+    #[arg(long, env = "CONNECT_SESSIONS_TEST_CLOCK")]
+    test_clock: bool,
+    /// Fault rules: POST /v1/test_helpers/faults.
+    #[arg(long, env = "CONNECT_SESSIONS_TEST_FAULTS")]
+    test_faults: bool,
+    /// The request log: GET /v1/test_helpers/requests.
+    #[arg(long, env = "CONNECT_SESSIONS_REQUEST_LOG")]
+    request_log: bool,
+    /// Reset: POST /v1/test_helpers/reset.
+    #[arg(long, env = "CONNECT_SESSIONS_TEST_RESET")]
+    test_reset: bool,
+    /// All four of the above.
+    #[arg(long, env = "CONNECT_SESSIONS_TEST_DOUBLE")]
+    test_double: bool,
+    /// Draw ids, client secrets and keys from a generator seeded with N: the
+    /// same ones on every run, so guessable (SQLite only).
+    #[arg(long, env = "CONNECT_SESSIONS_SEED")]
+    seed: Option<u64>,
+    /// A JSON file declaring platforms with known test keys, created on start
+    /// if missing: [{"secret_key": "sk_test_…", "publishable_key": "pk_test_…",
+    /// "id": "acct_…" (optional), "name": "…" (optional)}, …].
+    #[arg(
+        long,
+        env = "CONNECT_SESSIONS_TEST_KEYS_FROM",
+        conflicts_with = "test_keys"
+    )]
+    test_keys_from: Option<PathBuf>,
+    /// The same declaration inline, as JSON.
+    #[arg(long, env = "CONNECT_SESSIONS_TEST_KEYS", hide_env_values = true)]
+    test_keys: Option<String>,
+    /// Any well-formed sk_test_X is a platform of its own, created on first use,
+    /// with pk_test_X as its publishable key (stripe-mock's sk_test_123 works).
+    #[arg(long, env = "CONNECT_SESSIONS_ACCEPT_ANY_TEST_KEY")]
+    accept_any_test_key: bool,
+}
+
+/// One platform of a `--test-keys-from` declaration.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct KeyDeclaration {
+    secret_key: String,
+    publishable_key: String,
+    id: Option<String>,
+    name: Option<String>,
+}
+
+impl TestDoubleArgs {
+    /// The switches these options turn on.
+    fn switches(&self) -> TestDoubleSwitches {
+        TestDoubleSwitches {
+            clock: self.test_clock || self.test_double,
+            faults: self.test_faults || self.test_double,
+            request_log: self.request_log || self.test_double,
+            reset: self.test_reset || self.test_double,
+            seeded: self.seed.is_some(),
+            accept_any_test_key: self.accept_any_test_key,
+            known_keys: self.test_keys_from.is_some() || self.test_keys.is_some(),
+        }
+    }
+
+    /// The platforms `--test-keys-from` or `--test-keys` declare.
+    fn declared_platforms(&self) -> anyhow::Result<Vec<DeclaredPlatform>> {
+        let text = match (&self.test_keys_from, &self.test_keys) {
+            (Some(path), _) => std::fs::read_to_string(path)
+                .with_context(|| format!("while reading {}", path.display()))?,
+            (None, Some(inline)) => inline.clone(),
+            (None, None) => return Ok(Vec::new()),
+        };
+        let declarations: Vec<KeyDeclaration> = serde_json::from_str(&text).context(
+            "the test keys are not a JSON array of {\"secret_key\", \"publishable_key\", \"id\"?, \"name\"?}",
+        )?;
+        declarations
+            .into_iter()
+            .enumerate()
+            .map(|(index, declared)| {
+                DeclaredPlatform::new(
+                    declared.id.as_deref(),
+                    declared
+                        .name
+                        .unwrap_or_else(|| format!("Test platform {}", index + 1)),
+                    &declared.secret_key,
+                    &declared.publishable_key,
+                )
+                .with_context(|| format!("in the test keys, platform {}", index + 1))
+            })
+            .collect()
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -165,6 +292,22 @@ enum PlatformsCommand {
         /// A name for people.
         #[arg(long, default_value = "Platform")]
         name: String,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum EventsCommand {
+    /// Queue an event for delivery again: to one endpoint of its platform and
+    /// mode (whatever it subscribed to), or to every endpoint that wants it.
+    /// A running server delivers it; prints the number of deliveries queued.
+    Resend {
+        /// The event (`evt_…`).
+        event: String,
+        /// Only this webhook endpoint (`we_…`).
+        #[arg(long)]
+        endpoint: Option<String>,
         #[command(flatten)]
         database: DatabaseArgs,
     },
@@ -215,9 +358,20 @@ async fn execute(command: Command) -> anyhow::Result<ExitCode> {
                         live_per_second: args.rate_limit_live,
                         test_per_second: args.rate_limit_test,
                     }),
+                    allow_private_webhook_addresses: args.allow_private_webhook_addresses,
+                    test_double: args.test_double.switches(),
                     ..ApiConfig::default()
                 },
+                webhooks: DeliverySettings {
+                    poll_interval: args.webhook_poll_interval,
+                    concurrency: args.webhook_concurrency,
+                    per_endpoint: args.webhook_endpoint_concurrency,
+                    timeout: args.webhook_timeout,
+                    allow_private_addresses: args.allow_private_webhook_addresses,
+                },
                 master_keys,
+                seed: args.test_double.seed,
+                declared_platforms: args.test_double.declared_platforms()?,
                 pruning: PruneSettings {
                     interval: args.prune_interval,
                     grace: args.prune_grace,
@@ -233,6 +387,14 @@ async fn execute(command: Command) -> anyhow::Result<ExitCode> {
         Command::Platforms {
             command: PlatformsCommand::Create { name, database },
         } => create_platform(name, &database).await?,
+        Command::Events {
+            command:
+                EventsCommand::Resend {
+                    event,
+                    endpoint,
+                    database,
+                },
+        } => resend_event(&event, endpoint.as_deref(), &database).await?,
         Command::GenerateMasterKey => println!("{}", MasterKey::generate().encode()),
         Command::Healthcheck { listen } => return healthcheck(listen).await,
     }
@@ -240,16 +402,62 @@ async fn execute(command: Command) -> anyhow::Result<ExitCode> {
 }
 
 async fn serve(settings: ServeSettings) -> anyhow::Result<()> {
+    if let Some(seed) = settings.seed {
+        anyhow::ensure!(
+            matches!(settings.database, DatabaseUrl::Sqlite(_)),
+            "--seed is refused with PostgreSQL: replicas would draw the same ids and secrets"
+        );
+        seed_randomness(seed);
+        tracing::warn!(
+            seed,
+            "ids, client secrets and keys come from a seeded generator: they are guessable; live mode is refused"
+        );
+    }
     let keyring = app::load_keyring(&settings.master_keys, &settings.database)?;
     let store = app::open_store(&settings.database, &settings.postgres).await?;
-    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let test_clock = if settings.api.test_double.clock {
+        let clock = OffsetClock::default();
+        clock.raise_offset(store.clock_offset().await?);
+        Some(clock)
+    } else {
+        None
+    };
+    let clock: Arc<dyn Clock> = match &test_clock {
+        Some(clock) => Arc::new(clock.clone()),
+        None => Arc::new(SystemClock),
+    };
+    for platform in &settings.declared_platforms {
+        match store
+            .ensure_declared_platform(platform, clock.now())
+            .await?
+        {
+            DeclaredOutcome::Created => {
+                tracing::info!(platform = %platform.id, "test platform with known keys created");
+            }
+            DeclaredOutcome::Existed => {}
+            DeclaredOutcome::KeyTaken(other) => anyhow::bail!(
+                "a test key declared for {} belongs to the platform {other}",
+                platform.id
+            ),
+        }
+    }
     if let Some(platform) = app::ensure_default_platform(store.as_ref(), clock.as_ref()).await? {
         print_default_platform(&platform);
     }
-    let state = AppState::new(store, clock, settings.api, keyring);
+    if settings.api.test_double.any() {
+        tracing::info!(
+            switches = %settings.api.test_double.flags(),
+            "running as a test double: live-mode keys are refused"
+        );
+    }
+    let mut state = AppState::new(store, clock, settings.api, keyring);
+    if let Some(clock) = test_clock {
+        state = state.with_test_clock(clock);
+    }
     let app = App::build(settings.listen, state)
         .await?
-        .with_pruning(Some(settings.pruning));
+        .with_pruning(Some(settings.pruning))
+        .with_webhooks(Some(settings.webhooks));
     tracing::info!(address = %app.local_addr(), "listening");
     app.run_until_stopped().await
 }
@@ -284,6 +492,35 @@ async fn create_platform(name: String, database: &DatabaseArgs) -> anyhow::Resul
         "live_publishable_key": platform.live_publishable_key.expose(),
     });
     println!("{output}");
+    Ok(())
+}
+
+async fn resend_event(
+    event: &str,
+    endpoint: Option<&str>,
+    database: &DatabaseArgs,
+) -> anyhow::Result<()> {
+    let event_id =
+        EventId::parse(event).with_context(|| format!("{event:?} is not an event id (evt_…)"))?;
+    let endpoint_id = endpoint
+        .map(|id| {
+            WebhookEndpointId::parse(id)
+                .with_context(|| format!("{id:?} is not a webhook endpoint id (we_…)"))
+        })
+        .transpose()?;
+    let store = app::open_store(&database.database, &database.postgres()).await?;
+    let tenant = store
+        .event_tenant(&event_id)
+        .await?
+        .with_context(|| format!("no event {event}"))?;
+    let queued = store
+        .resend_event(&tenant, &event_id, endpoint_id.as_ref(), SystemClock.now())
+        .await?
+        .with_context(|| format!("no event {event}"))?;
+    if let (0, Some(endpoint)) = (queued, endpoint) {
+        anyhow::bail!("no webhook endpoint {endpoint} in the event's platform and mode");
+    }
+    println!("{}", serde_json::json!({"event": event, "queued": queued}));
     Ok(())
 }
 

@@ -102,9 +102,49 @@ impl Clock for ManualClock {
     }
 }
 
+/// The operating system's clock moved forward by an offset that only grows:
+/// the clock of a test double (`serve --test-clock`). Time keeps running;
+/// advancing it adds to the offset, so it never goes back. Clones share the
+/// offset.
+#[derive(Debug, Clone, Default)]
+pub struct OffsetClock {
+    offset_secs: Arc<AtomicI64>,
+}
+
+impl OffsetClock {
+    /// How far ahead of the operating system's clock this one runs.
+    pub fn offset_secs(&self) -> i64 {
+        self.offset_secs.load(Ordering::SeqCst)
+    }
+
+    /// Raises the offset to at least `offset_secs` (a smaller one is kept:
+    /// the clock never goes back); the offset now.
+    pub fn raise_offset(&self, offset_secs: i64) -> i64 {
+        let before = self.offset_secs.fetch_max(offset_secs, Ordering::SeqCst);
+        before.max(offset_secs)
+    }
+}
+
+impl Clock for OffsetClock {
+    fn now(&self) -> Timestamp {
+        let system = SystemClock.now().as_secs();
+        Timestamp(system.saturating_add(self.offset_secs()))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_offset_clock_runs_ahead_and_never_goes_back() {
+        let clock = OffsetClock::default();
+        let before = SystemClock.now().as_secs();
+        assert_eq!(clock.raise_offset(3_600), 3_600);
+        assert_eq!(clock.clone().raise_offset(60), 3_600);
+        let now = clock.now().as_secs();
+        assert!((before + 3_600..=SystemClock.now().as_secs() + 3_600).contains(&now));
+    }
 
     #[test]
     fn manual_clock_clones_share_time() {

@@ -79,6 +79,16 @@ pub fn parse_positive_duration(text: &str) -> Result<Duration, String> {
     Ok(duration)
 }
 
+/// Parses a duration of at least a millisecond (`50ms`, `2s`): for
+/// intervals that tests and busy deployments shorten below a second.
+pub fn parse_short_duration(text: &str) -> Result<Duration, String> {
+    let duration = humantime::parse_duration(text).map_err(|e| format!("{text:?}: {e}"))?;
+    if duration < Duration::from_millis(1) {
+        return Err(format!("{text:?}: must be at least one millisecond"));
+    }
+    Ok(duration)
+}
+
 /// Everything `serve` needs.
 #[derive(Debug, Clone)]
 pub struct ServeSettings {
@@ -92,8 +102,14 @@ pub struct ServeSettings {
     pub api: ApiConfig,
     /// The master keys.
     pub master_keys: MasterKeySource,
+    /// `--seed`: ids and secrets from a seeded generator.
+    pub seed: Option<u64>,
+    /// Platforms with known test keys, created on start if missing.
+    pub declared_platforms: Vec<crate::domain::platform::DeclaredPlatform>,
     /// Background pruning.
     pub pruning: crate::maintenance::PruneSettings,
+    /// Webhook delivery.
+    pub webhooks: crate::webhooks::worker::DeliverySettings,
 }
 
 #[cfg(test)]

@@ -43,7 +43,10 @@ const LAYERS: &[(&str, &[&str])] = &[
             "domain",
         ],
     ),
-    ("config", &["http", "maintenance", "store", "domain"]),
+    (
+        "config",
+        &["http", "maintenance", "webhooks", "store", "domain"],
+    ),
     ("http", &["store", "idempotency", "domain"]),
     (
         "maintenance",

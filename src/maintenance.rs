@@ -1,6 +1,7 @@
 //! Background upkeep: pruning expired account sessions (and the embedded
-//! sessions claimed from them) after a grace period, and idempotency keys past
-//! their 24-hour retention, so storage stays bounded however long the server runs.
+//! sessions claimed from them) after a grace period, idempotency keys past
+//! their 24-hour retention, and events (with their deliveries) past their 30
+//! days, so storage stays bounded however long the server runs.
 //!
 //! Pruning is idempotent and works in small batches, so several server processes
 //! on one database can all run it without conflict or long write locks.
@@ -9,6 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::clock::Clock;
+use crate::domain::webhooks::EVENT_RETENTION;
 use crate::idempotency::RETENTION;
 use crate::store::{Store, StoreError};
 
@@ -59,6 +61,14 @@ pub async fn prune_once(
             .await?;
         total += deleted;
         if deleted < u64::from(settings.batch) {
+            break;
+        }
+    }
+    let event_cutoff = now.minus(EVENT_RETENTION);
+    loop {
+        let deleted = store.prune_events(event_cutoff, settings.batch).await?;
+        total += deleted;
+        if deleted < u64::from(settings.batch) {
             return Ok(total);
         }
     }
@@ -72,7 +82,10 @@ pub async fn run_pruner(store: Arc<dyn Store>, clock: Arc<dyn Clock>, settings: 
         ticks.tick().await;
         match prune_once(store.as_ref(), clock.as_ref(), &settings).await {
             Ok(0) => {}
-            Ok(pruned) => tracing::info!(pruned, "pruned expired sessions and idempotency keys"),
+            Ok(pruned) => tracing::info!(
+                pruned,
+                "pruned expired sessions, idempotency keys and events"
+            ),
             // The next tick retries; a database outage must not stop the server.
             Err(error) => tracing::warn!(error = %error, "pruning failed; will retry"),
         }

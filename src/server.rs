@@ -42,6 +42,33 @@ impl Default for ConnectionLimits {
     }
 }
 
+/// Marks a response the server must not send: it closes the connection
+/// instead, unanswered (a test double's `drop` fault).
+#[derive(Debug, Clone, Copy)]
+pub struct DropConnection;
+
+/// The error that makes hyper close a connection without answering.
+#[derive(Debug, thiserror::Error)]
+#[error("connection dropped on purpose")]
+struct Dropped;
+
+impl From<std::convert::Infallible> for Dropped {
+    fn from(never: std::convert::Infallible) -> Self {
+        match never {}
+    }
+}
+
+/// The response, or [`Dropped`] if it is marked [`DropConnection`].
+fn unless_dropped(
+    result: Result<axum::response::Response, std::convert::Infallible>,
+) -> Result<axum::response::Response, Dropped> {
+    match result {
+        Ok(response) if response.extensions().get::<DropConnection>().is_some() => Err(Dropped),
+        Ok(response) => Ok(response),
+        Err(never) => match never {},
+    }
+}
+
 /// Serves `router` on `listener` until `shutdown` completes, then drains.
 pub async fn serve(
     listener: TcpListener,
@@ -88,6 +115,9 @@ pub async fn serve(
                     .insert(axum::extract::ConnectInfo(peer));
                 request
             });
+        // A response marked `DropConnection` is never sent: the connection
+        // is closed instead, as a network failure would (test-double faults).
+        let service = service.map_result(unless_dropped);
         let connection = builder
             .serve_connection(TokioIo::new(stream), TowerToHyperService::new(service))
             .into_owned();

@@ -3,6 +3,8 @@
 -- secret is sent twice. A thread that runs out sends a malformed secret and
 -- counts it in `exhausted`; bench.py then discards the run and retries it with
 -- more secrets. A secret claimed twice would answer 400, and be counted.
+-- In the idempotent scenario (idempotent.lua included before this file) each
+-- request also carries a fresh Idempotency-Key.
 
 local secrets = {}
 local next_secret = 1
@@ -25,6 +27,9 @@ function request()
    else
       secrets[next_secret] = nil
       next_secret = next_secret + 1
+   end
+   if idempotency_key then
+      wrk.headers["Idempotency-Key"] = idempotency_key()
    end
    return wrk.format(nil, nil, nil, "client_secret=" .. secret)
 end

@@ -1,6 +1,8 @@
 -- Shared by every scenario: bench.py writes a header defining `bench_out`
 -- (where done() writes its JSON), `bench_threads` (wrk's -t) and, for requests,
--- wrk.method, wrk.body and wrk.headers; then this file, then the scenario's part.
+-- wrk.method, wrk.body and wrk.headers; then this file, then the scenario's parts
+-- (idempotent.lua for an Idempotency-Key per request, claim.lua for a secret per
+-- request).
 --
 -- Every response's status is counted, per thread, by response(); done() sums
 -- them, so a run can be judged on "every counted request answered 200", not on

@@ -96,6 +96,17 @@ prefixed_id!(
     "person_"
 );
 
+prefixed_id!(
+    /// An event: one change of one object (`evt_…`).
+    EventId,
+    "evt_"
+);
+prefixed_id!(
+    /// A webhook endpoint of a platform (`we_…`).
+    WebhookEndpointId,
+    "we_"
+);
+
 /// A platform: the Connect application that owns connected accounts. In Stripe a
 /// platform is itself an account, so its id is an [`AccountId`].
 pub type PlatformId = AccountId;

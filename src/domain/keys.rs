@@ -8,8 +8,10 @@
 //! byte-by-byte in a way that leaks timing about it.
 
 use std::fmt;
+use std::sync::{Mutex, OnceLock, PoisonError};
 
-use rand::RngExt;
+use rand::rngs::StdRng;
+use rand::{RngExt, SeedableRng};
 use secrecy::{ExposeSecret, SecretString};
 
 use super::mode::Mode;
@@ -118,6 +120,12 @@ impl PresentedKey {
         SecretHash::of(self.0.expose_secret())
     }
 
+    /// The key's text, for the one rule that reads it: a test double
+    /// deriving the platform of a key it accepts on first use.
+    pub fn expose_secret(&self) -> &str {
+        self.0.expose_secret()
+    }
+
     /// The key as Stripe prints it in error messages.
     pub fn masked(&self) -> String {
         mask(self.0.expose_secret())
@@ -221,25 +229,54 @@ fn has_known_prefix(text: &str) -> bool {
         .is_some_and(|prefix| classify(&format!("{prefix}x")).is_some())
 }
 
+/// The generator of `--seed`, when the server runs as a deterministic test
+/// double; otherwise every draw comes from the thread-local CSPRNG.
+static SEEDED: OnceLock<Mutex<StdRng>> = OnceLock::new();
+
+/// Makes every id, key and secret this process generates from now on come
+/// from a generator seeded with `seed`: the same sequence on every run, and
+/// therefore guessable. For test doubles only (the server refuses live mode
+/// with it). `false` if randomness was seeded already.
+pub fn seed_randomness(seed: u64) -> bool {
+    SEEDED.set(Mutex::new(StdRng::seed_from_u64(seed))).is_ok()
+}
+
+/// Runs `draw` on the seeded generator if there is one, else on the
+/// thread-local CSPRNG.
+fn with_rng<T>(draw: impl FnOnce(&mut dyn rand::Rng) -> T) -> T {
+    match SEEDED.get() {
+        // A panic while drawing leaves the generator usable.
+        Some(seeded) => draw(&mut *seeded.lock().unwrap_or_else(PoisonError::into_inner)),
+        None => draw(&mut rand::rng()),
+    }
+}
+
+/// A number drawn uniformly from `[0, 1)` (by the seeded generator under
+/// `--seed`, so a fault rule's rate fires the same way on every run).
+pub fn random_fraction() -> f64 {
+    with_rng(|rng| rng.random::<f64>())
+}
+
 /// `len` characters drawn uniformly from `[A-Za-z0-9]` by the thread-local CSPRNG
 /// (ChaCha, seeded and periodically reseeded from the operating system).
 pub fn random_alphanumeric(len: usize) -> String {
-    rand::rng()
-        .sample_iter(rand::distr::Alphanumeric)
-        .take(len)
-        .map(char::from)
-        .collect()
+    with_rng(|rng| {
+        (0..len)
+            .map(|_| char::from(rng.sample(rand::distr::Alphanumeric)))
+            .collect()
+    })
 }
 
 /// `len` characters drawn uniformly from the URL-safe base64 alphabet
 /// (`[A-Za-z0-9_-]`, 6 bits each) by the thread-local CSPRNG.
 pub fn random_url_safe(len: usize) -> String {
     const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-    let mut rng = rand::rng();
-    (0..len)
-        // 256 is a multiple of 64, so masking a uniform byte keeps it uniform.
-        .map(|_| char::from(ALPHABET[usize::from(rng.random::<u8>() & 63)]))
-        .collect()
+    with_rng(|rng| {
+        (0..len)
+            // 256 is a multiple of 64, so masking a uniform byte keeps it uniform.
+            .map(|_| char::from(ALPHABET[usize::from(rng.random::<u8>() & 63)]))
+            .collect()
+    })
 }
 
 #[cfg(test)]

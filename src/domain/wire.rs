@@ -21,6 +21,10 @@ use super::onboarding::identity::{
 };
 use super::onboarding::requirements::{Assessment, PersonAssessment, Requirements};
 
+/// The Stripe API version objects are rendered as: the specification version
+/// this server implements.
+pub const API_VERSION: &str = "2026-07-29.dahlia";
+
 /// Who is looking at an account: what differs is the platform's metadata.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Viewer {

@@ -4,7 +4,7 @@
 //! change the writer may not make or Stripe refuses.
 
 use crate::clock::Timestamp;
-use crate::domain::account::{Account, Forbidden};
+use crate::domain::account::{Account, Forbidden, Writer};
 use crate::domain::external_account::{BankAccountDetails, NewBankAccount};
 use crate::domain::ids::{AccountId, PersonId};
 use crate::domain::mode::Mode;
@@ -12,10 +12,10 @@ use crate::domain::onboarding::changes::{PersonUpdate, Refusal};
 use crate::domain::onboarding::identity::Person;
 use crate::domain::onboarding::verification::Verifier;
 use crate::domain::wire::{PersonObject, person_object};
-use crate::store::{Cursor, PersonOutcome};
+use crate::store::{Author, Cursor, PersonOutcome};
 
 use super::error::ApiError;
-use super::extract::FromParams;
+use super::extract::{EventRequest, FromParams};
 use super::form::Params;
 use super::idempotent::Written;
 use super::onboarding_params::read_person;
@@ -29,6 +29,15 @@ pub fn verifier(state: &AppState, mode: Mode) -> Verifier {
         mode,
         now: state.clock.now(),
         delay: state.config.verification_delay,
+    }
+}
+
+/// Who makes a change: `writer`, now, on `request`.
+pub fn author(state: &AppState, mode: Mode, writer: Writer, request: &EventRequest) -> Author {
+    Author {
+        writer,
+        verifier: verifier(state, mode),
+        request: request.0.clone(),
     }
 }
 

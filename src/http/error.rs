@@ -24,6 +24,9 @@ pub const NO_KEY_MESSAGE: &str = "You did not provide an API key. You need to pr
 pub const PUBLISHABLE_KEY_MESSAGE: &str = "This API call cannot be made with a publishable API key. Please use a secret API key. You can find a list of your API keys at https://dashboard.stripe.com/account/apikeys.";
 /// Stripe's message for a body that is not form-encoded.
 pub const NOT_FORM_ENCODED_MESSAGE: &str = "Invalid request (check that your POST content type is application/x-www-form-urlencoded). If you have any questions, we can help at https://support.stripe.com/.";
+/// The message of a 502, 503 or 504 (a test double's fault).
+pub const UNAVAILABLE_MESSAGE: &str =
+    "The service is temporarily unavailable. You can safely retry this request.";
 /// The message of a 500 that changed nothing (`Stripe-Should-Retry: true`);
 /// the cause goes to the log only.
 pub const INTERNAL_RETRYABLE_MESSAGE: &str = "An error occurred with our connection to the database or another internal service. You can safely retry this request.";
@@ -270,6 +273,28 @@ pub enum ApiError {
     RateLimited {
         /// The mode whose limit was hit.
         mode: Mode,
+    },
+    /// A test-double fault rule answered this request instead of the handler.
+    #[error("fault injected: {status}")]
+    Faulted {
+        /// One of `test_double::FAULT_STATUSES`.
+        status: u16,
+    },
+    /// A test helper whose switch is off.
+    #[error("test helper off: {flag}")]
+    TestHelperOff {
+        /// What it does, for people.
+        what: &'static str,
+        /// The `serve` flag that turns it on.
+        flag: &'static str,
+    },
+    /// A live-mode key on a server that runs as a test double.
+    #[error("live mode refused by a test double")]
+    LiveModeRefused {
+        /// The key, masked.
+        masked: String,
+        /// The test-double flags that are on.
+        flags: String,
     },
     /// Something failed inside the server. The response is generic; the cause is logged.
     #[error("internal error")]
@@ -837,6 +862,43 @@ impl ApiError {
                 message: RATE_LIMITED_TEST_MESSAGE.to_owned(),
                 param: None,
             },
+            Self::Faulted { status: 429 } => ErrorRow {
+                status: S::TOO_MANY_REQUESTS,
+                kind: InvalidRequest,
+                code: Some(Code::Stripe(C::RateLimit)),
+                message: RATE_LIMITED_TEST_MESSAGE.to_owned(),
+                param: None,
+            },
+            Self::Faulted { status: 500 } => ErrorRow {
+                status: S::INTERNAL_SERVER_ERROR,
+                kind: Api,
+                code: None,
+                message: INTERNAL_RETRYABLE_MESSAGE.to_owned(),
+                param: None,
+            },
+            Self::Faulted { status } => ErrorRow {
+                status: S::from_u16(*status).unwrap_or(S::SERVICE_UNAVAILABLE),
+                kind: Api,
+                code: None,
+                message: UNAVAILABLE_MESSAGE.to_owned(),
+                param: None,
+            },
+            Self::TestHelperOff { what, flag } => ErrorRow {
+                status: S::BAD_REQUEST,
+                kind: InvalidRequest,
+                code: None,
+                message: format!("{what} is off: start the server with {flag} to use it."),
+                param: None,
+            },
+            Self::LiveModeRefused { masked, flags } => ErrorRow {
+                status: S::UNAUTHORIZED,
+                kind: InvalidRequest,
+                code: None,
+                message: format!(
+                    "Live mode is refused: this server runs as a test double ({flags}). Use a test-mode key: {masked} is a live-mode key."
+                ),
+                param: None,
+            },
             Self::Internal {
                 retryable: true, ..
             } => ErrorRow {
@@ -862,6 +924,8 @@ impl ApiError {
     fn should_retry(&self) -> bool {
         match self {
             Self::Internal { retryable, .. } => *retryable,
+            // Stripe's own failures: the SDKs retry them (with the same key).
+            Self::Faulted { status } => *status >= 500,
             // The first request may finish (or fail) meanwhile: retrying is right.
             Self::IdempotencyKeyInUse { .. } => true,
             _ => false,
@@ -910,7 +974,10 @@ impl IntoResponse for ApiError {
         response
             .headers_mut()
             .insert("stripe-should-retry", HeaderValue::from_static(retry));
-        if matches!(self, Self::RateLimited { .. }) {
+        if matches!(
+            self,
+            Self::RateLimited { .. } | Self::Faulted { status: 429 }
+        ) {
             // Every limit here is Stripe's "global" one: per platform and mode.
             response.headers_mut().insert(
                 "stripe-rate-limited-reason",

@@ -19,8 +19,10 @@ use crate::domain::embedded_session::{Capability, EmbeddedSession, KeyState};
 use crate::domain::ids::PlatformId;
 use crate::domain::keys::{KeyKind, PresentedKey};
 use crate::domain::mode::Mode;
-use crate::domain::platform::{KeyGrant, Tenant};
+use crate::domain::platform::{DeclaredPlatform, KeyGrant, Tenant};
+use crate::domain::webhooks::RequestRef;
 use crate::idempotency::{Fingerprint, IdempotencyKey};
+use crate::store::DeclaredOutcome;
 
 /// The key in a request's `Authorization` header: HTTP Basic with the key as the
 /// user name (any password), or Bearer. `None` when there is none to read.
@@ -67,11 +69,15 @@ async fn identify(state: &AppState, key: &PresentedKey) -> Result<Identity, ApiE
             let grant = match state.caches.key(&hash) {
                 Some(grant) => grant,
                 None => {
-                    let grant = state.store.find_key(hash).await?.ok_or_else(invalid)?;
+                    let grant = match state.store.find_key(hash).await? {
+                        Some(grant) => grant,
+                        None => accept_on_first_use(state, key).await?.ok_or_else(invalid)?,
+                    };
                     state.caches.remember_key(hash, grant.clone());
                     grant
                 }
             };
+            refuse_live_in_test_double(state, key, grant.mode)?;
             check_rate(state, &grant.platform, grant.mode)?;
             Ok(Identity::Platform(grant))
         }
@@ -83,6 +89,7 @@ async fn identify(state: &AppState, key: &PresentedKey) -> Result<Identity, ApiE
                 .ok_or_else(invalid)?;
             match session.state(state.clock.now()) {
                 KeyState::Active => {
+                    refuse_live_in_test_double(state, key, session.mode)?;
                     check_rate(state, &session.platform, session.mode)?;
                     Ok(Identity::Embedded(session))
                 }
@@ -94,6 +101,56 @@ async fn identify(state: &AppState, key: &PresentedKey) -> Result<Identity, ApiE
         }
         Some((KeyKind::Restricted, _)) | None => Err(invalid()),
     }
+}
+
+/// Under `--accept-any-test-key`, the grant of an unknown well-formed test
+/// key (`sk_test_X`, `pk_test_X`): its platform, invented and stored now with
+/// both keys, so that code written against stripe-mock's `sk_test_123` runs
+/// unchanged. `None` for any other key, or without the switch. Also used by
+/// the test double's middleware, which runs before authentication, so that
+/// the request creating the platform is faulted and logged like its others.
+pub(super) async fn accept_on_first_use(
+    state: &AppState,
+    key: &PresentedKey,
+) -> Result<Option<KeyGrant>, ApiError> {
+    if !state.config.test_double.accept_any_test_key {
+        return Ok(None);
+    }
+    let Some(platform) = DeclaredPlatform::for_any_test_key(key.expose_secret()) else {
+        return Ok(None);
+    };
+    match state
+        .store
+        .ensure_declared_platform(&platform, state.clock.now())
+        .await?
+    {
+        DeclaredOutcome::Created => {
+            tracing::info!(platform = %platform.id, "test platform created on first use of its key");
+        }
+        DeclaredOutcome::Existed => {}
+        // The other key of the pair is another platform's (declared with
+        // --test-keys-from): this one stays unknown.
+        DeclaredOutcome::KeyTaken(_) => return Ok(None),
+    }
+    Ok(state.store.find_key(key.hash()).await?)
+}
+
+/// Refuses a live-mode key when the server runs as a test double: a moved
+/// clock, injected faults, a seeded generator or keys anyone may invent have
+/// no place in live mode.
+fn refuse_live_in_test_double(
+    state: &AppState,
+    key: &PresentedKey,
+    mode: Mode,
+) -> Result<(), ApiError> {
+    let switches = &state.config.test_double;
+    if mode.is_live() && switches.any() {
+        return Err(ApiError::LiveModeRefused {
+            masked: key.masked(),
+            flags: switches.flags(),
+        });
+    }
+    Ok(())
 }
 
 /// Refuses the request if its platform is over its rate in `mode` (only when
@@ -366,6 +423,30 @@ impl<S: Send + Sync> FromRequestParts<S> for RequestOrigin {
             .and_then(|value| value.to_str().ok())
             .map(str::to_owned);
         Ok(Self { ip, user_agent })
+    }
+}
+
+/// The API request as the events it causes name it: its id and its
+/// `Idempotency-Key` (`request.id`, `request.idempotency_key`).
+#[derive(Debug, Clone)]
+pub struct EventRequest(pub RequestRef);
+
+impl<S: Send + Sync> FromRequestParts<S> for EventRequest {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let id = parts.extensions.get::<RequestId>().map(|id| id.0.clone());
+        // A key too long is refused by the form extractor; here it is only named.
+        let idempotency_key = parts
+            .headers
+            .get("idempotency-key")
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| IdempotencyKey::parse(value).ok().flatten())
+            .map(|key| key.as_str().to_owned());
+        Ok(Self(RequestRef {
+            id,
+            idempotency_key,
+        }))
     }
 }
 

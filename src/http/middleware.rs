@@ -52,7 +52,8 @@ pub(super) async fn log_internal_errors(request: Request, next: Next) -> Respons
     response
 }
 
-/// Stripe's response headers that depend only on the request: no caching,
+/// Stripe's response headers that depend only on the request: no caching
+/// (unless the handler chose a policy),
 /// and `Idempotency-Key` and `Stripe-Account` sent back as they came.
 pub(super) async fn echo_stripe_headers(request: Request, next: Next) -> Response {
     let headers = request.headers();
@@ -60,10 +61,9 @@ pub(super) async fn echo_stripe_headers(request: Request, next: Next) -> Respons
     let stripe_account = headers.get("stripe-account").cloned();
     let mut response = next.run(request).await;
     let out = response.headers_mut();
-    out.insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static("no-cache, no-store"),
-    );
+    // Only a static asset (the browser runtime) says otherwise.
+    out.entry(header::CACHE_CONTROL)
+        .or_insert(HeaderValue::from_static("no-cache, no-store"));
     if let Some(key) = idempotency_key {
         out.insert(HeaderName::from_static("idempotency-key"), key);
     }

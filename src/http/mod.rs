@@ -26,6 +26,7 @@ pub mod responses;
 pub mod routes;
 pub mod settings;
 pub mod state;
+pub mod test_double;
 pub mod version;
 
 use error::ApiError;
@@ -59,6 +60,7 @@ pub fn router(state: AppState) -> Router {
         )
         .layer(from_fn(middleware::cors))
         .layer(from_fn(middleware::request_id))
+        .layer(from_fn_with_state(state.clone(), test_double::apply))
         .layer(from_fn(middleware::log_internal_errors))
         .layer(from_fn(middleware::echo_stripe_headers))
         .layer(from_fn_with_state(
@@ -76,6 +78,10 @@ pub fn router(state: AppState) -> Router {
         .merge(routes::account_sessions::router())
         .merge(routes::embedded::router())
         .merge(routes::openapi::router())
+        .merge(routes::connect_js::router())
+        .merge(routes::events::router())
+        .merge(routes::webhook_endpoints::router())
+        .merge(routes::test_helpers::router())
         .fallback(unrecognized_url)
         .method_not_allowed_fallback(unrecognized_url)
         .layer(middleware)

@@ -35,6 +35,7 @@ pub fn document() -> Value {
         }
         path[endpoint.method.to_ascii_lowercase()] = op;
     }
+    add_links(&mut paths);
     json!({
         "openapi": "3.0.3",
         "info": {
@@ -56,6 +57,49 @@ pub fn document() -> Value {
             "schemas": schemas(),
         },
     })
+}
+
+/// OpenAPI links from each creating `POST P` to the operations on the object
+/// it created (`P/{…}`), the new id taken from the response: tools that
+/// generate requests (schemathesis) then reach existing objects, not only
+/// 404s.
+fn add_links(paths: &mut Map<String, Value>) {
+    for create in ENDPOINTS.iter().filter(|e| e.method == "POST") {
+        let prefix = format!("{}/{{", create.path);
+        let mut links = Map::new();
+        for target in ENDPOINTS {
+            let Some(rest) = target.path.strip_prefix(&prefix) else {
+                continue;
+            };
+            // Only the object's own operations: `P/{x}`, not `P/{x}/more`.
+            let Some(created) = rest.strip_suffix('}').filter(|name| !name.contains('/')) else {
+                continue;
+            };
+            let mut parameters = Map::new();
+            for segment in create.path.split('/') {
+                if let Some(name) = segment.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
+                    parameters.insert(name.to_owned(), json!(format!("$request.path.{name}")));
+                }
+            }
+            parameters.insert(created.to_owned(), json!("$response.body#/id"));
+            links.insert(
+                target.operation_id.to_owned(),
+                json!({"operationId": target.operation_id, "parameters": parameters}),
+            );
+        }
+        if links.is_empty() {
+            continue;
+        }
+        if let Some(ok) = paths
+            .get_mut(create.path)
+            .and_then(|path| path.get_mut("post"))
+            .and_then(|op| op.get_mut("responses"))
+            .and_then(|responses| responses.get_mut("200"))
+            .and_then(Value::as_object_mut)
+        {
+            ok.insert("links".to_owned(), Value::Object(links));
+        }
+    }
 }
 
 /// A `$ref` to a schema of this document.
@@ -134,6 +178,22 @@ fn form_body(properties: Value, required: &[&str]) -> Value {
 /// `expand[]`.
 fn expand() -> Value {
     json!({"type": "array", "items": {"type": "string"}, "description": "Fields to expand; they are always rendered in full."})
+}
+
+/// An `enabled_events[]` entry: `*` or a dotted lower-case event type.
+fn event_type_pattern() -> Value {
+    json!({"type": "string", "pattern": "^(\\*|[a-z0-9_]+(\\.[a-z0-9_]+)+)$"})
+}
+
+/// `created`: a Unix time, or bounds.
+fn created_filter() -> Value {
+    json!({"oneOf": [
+        {"type": "integer"},
+        {"type": "object", "properties": {
+            "gt": {"type": "integer"}, "gte": {"type": "integer"},
+            "lt": {"type": "integer"}, "lte": {"type": "integer"},
+        }, "additionalProperties": false},
+    ]})
 }
 
 /// The query parameters of list endpoints.
@@ -333,6 +393,13 @@ fn operation(method: &str, path: &str) -> Value {
             "security": [],
             "responses": {"200": {"description": "This document.", "content": {"application/json": {"schema": {"type": "object"}}}}},
         }),
+        ("GET", "/connect-js/v1.0/connect.js") => json!({
+            "security": [],
+            "responses": {
+                "200": {"description": "The runtime.", "content": {"text/javascript": {"schema": {"type": "string"}}}},
+                "304": {"description": "The copy named by `If-None-Match` is current."},
+            },
+        }),
         ("POST", "/v1/accounts") => {
             let controller = json!({
                 "type": "object",
@@ -485,6 +552,117 @@ fn operation(method: &str, path: &str) -> Value {
         ("DELETE", "/v1/account/external_accounts/{id}") => {
             json!({"parameters": id_parameter(), "responses": responses("DeletedObject")})
         }
+        ("GET", "/v1/events") => {
+            let mut parameters = list_parameters();
+            if let Some(list) = parameters.as_array_mut() {
+                list.extend([
+                    json!({"name": "type", "in": "query", "schema": {"type": "string"}, "description": "An event type; `*` matches anything (`account.*`)."}),
+                    json!({"name": "types", "in": "query", "style": "deepObject", "explode": true, "schema": {"type": "array", "maxItems": 20, "items": {"type": "string"}}}),
+                    json!({"name": "created", "in": "query", "style": "deepObject", "explode": true, "schema": created_filter()}),
+                    json!({"name": "delivery_success", "in": "query", "schema": {"type": "boolean"}}),
+                ]);
+            }
+            json!({"parameters": parameters, "responses": responses("EventList")})
+        }
+        ("GET", "/v1/events/{id}") => {
+            json!({"parameters": id_parameter(), "responses": responses("Event")})
+        }
+        ("POST", "/v1/events/{id}/retry" | "/v1/test_helpers/events/{id}/resend") => json!({
+            "description": "Queues a new delivery of the event to the named endpoint (whatever it subscribed to), or to every endpoint that wants it.",
+            "parameters": id_parameter(),
+            "requestBody": form_body(json!({
+                "webhook_endpoint": {"type": "string"},
+                "account": {"type": "string"},
+                "for_stripecli": {"type": "boolean"},
+                "expand": expand(),
+            }), &[]),
+            "responses": responses("Event"),
+        }),
+        ("POST", "/v1/webhook_endpoints") => json!({
+            "requestBody": form_body(json!({
+                "url": {"type": "string", "format": "uri", "pattern": "^https?://"},
+                "enabled_events": {"type": "array", "minItems": 1, "items": event_type_pattern()},
+                "connect": {"type": "boolean"},
+                "api_version": {"type": "string"},
+                "description": {"type": "string"},
+                "metadata": metadata,
+                "expand": expand(),
+            }), &["url", "enabled_events"]),
+            "responses": responses("WebhookEndpoint"),
+        }),
+        ("GET", "/v1/webhook_endpoints") => {
+            json!({"parameters": list_parameters(), "responses": responses("WebhookEndpointList")})
+        }
+        ("GET", "/v1/webhook_endpoints/{id}") => {
+            json!({"parameters": id_parameter(), "responses": responses("WebhookEndpoint")})
+        }
+        ("POST", "/v1/webhook_endpoints/{id}") => json!({
+            "parameters": id_parameter(),
+            "requestBody": form_body(json!({
+                "url": {"type": "string", "format": "uri", "pattern": "^https?://"},
+                "enabled_events": {"type": "array", "minItems": 1, "items": event_type_pattern()},
+                "description": {"type": "string"},
+                "disabled": {"type": "boolean"},
+                "metadata": metadata,
+                "expand": expand(),
+            }), &[]),
+            "responses": responses("WebhookEndpoint"),
+        }),
+        ("DELETE", "/v1/webhook_endpoints/{id}") => {
+            json!({"parameters": id_parameter(), "responses": responses("DeletedObject")})
+        }
+        ("GET", "/v1/webhook_endpoints/{id}/attempts") => json!({
+            "parameters": [
+                {"name": "id", "in": "path", "required": true, "schema": {"type": "string"}},
+                {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 100, "default": 10}},
+            ],
+            "responses": responses("WebhookEndpointAttemptList"),
+        }),
+        ("GET", "/v1/test_helpers/clock") => json!({
+            "description": "Answers 400 unless the server runs with --test-clock; test-mode keys only.",
+            "responses": responses("TestClock"),
+        }),
+        ("POST", "/v1/test_helpers/clock/advance") => json!({
+            "description": "Moves the server's clock forward (never back), for every process on the database. Answers 400 unless the server runs with --test-clock.",
+            "requestBody": form_body(json!({
+                "seconds": {"type": "integer", "minimum": 1, "maximum": 315_360_000},
+                "to": {"type": "integer", "minimum": 0},
+                "expand": expand(),
+            }), &[]),
+            "responses": responses("TestClock"),
+        }),
+        ("GET", "/v1/test_helpers/faults") => json!({
+            "description": "Answers 400 unless the server runs with --test-faults.",
+            "responses": responses("TestFaultList"),
+        }),
+        ("POST", "/v1/test_helpers/faults") => json!({
+            "description": "A rule for the calling platform's test-mode requests: those matching `method` and the path prefix `path` are answered with `status` (Stripe's body for it), delayed by `delay_ms`, or have their connection closed (`drop`), for the next `count` (default 1) or at `rate`. Answers 400 unless the server runs with --test-faults.",
+            "requestBody": form_body(json!({
+                "method": {"type": "string", "enum": ["GET", "POST", "DELETE"]},
+                "path": {"type": "string", "pattern": "^/"},
+                "status": {"type": "integer", "enum": [429, 500, 502, 503, 504]},
+                "delay_ms": {"type": "integer", "minimum": 1, "maximum": 60_000},
+                "drop": {"type": "boolean"},
+                "count": {"type": "integer", "minimum": 1, "maximum": 10_000},
+                "rate": {"type": "number", "exclusiveMinimum": true, "minimum": 0, "maximum": 1},
+                "expand": expand(),
+            }), &["path"]),
+            "responses": responses("TestFault"),
+        }),
+        ("DELETE", "/v1/test_helpers/faults") => json!({
+            "description": "Removes the calling platform's rules; answers those removed.",
+            "responses": responses("TestFaultList"),
+        }),
+        ("GET", "/v1/test_helpers/requests") => json!({
+            "description": "Answers 400 unless the server runs with --request-log.",
+            "parameters": [{"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 100, "default": 10}}],
+            "responses": responses("TestRequestList"),
+        }),
+        ("POST", "/v1/test_helpers/reset") => json!({
+            "description": "Deletes the calling platform's test-mode objects (accounts, persons, bank accounts, sessions, embedded sessions, idempotency keys, events, webhook endpoints), its request log and fault rules; keeps its keys. Answers 400 unless the server runs with --test-reset.",
+            "requestBody": form_body(json!({"expand": expand()}), &[]),
+            "responses": responses("TestReset"),
+        }),
         _ => json!({"responses": responses("Error")}),
     }
 }
@@ -562,7 +740,7 @@ fn schemas() -> Value {
             "type": {"type": "string", "enum": ["account", "application"]},
         },
     });
-    json!({
+    let mut schemas = json!({
         "Error": {
             "type": "object",
             "required": ["error"],
@@ -740,6 +918,134 @@ fn schemas() -> Value {
             "additionalProperties": false,
         },
         "BankAccountList": list_schema("BankAccount"),
+    });
+    if let (Some(all), Value::Object(more)) = (schemas.as_object_mut(), event_schemas()) {
+        all.extend(more);
+    }
+    schemas
+}
+
+/// The objects of events and webhook endpoints.
+fn event_schemas() -> Value {
+    json!({
+        "Event": {
+            "type": "object",
+            "required": ["id", "object", "api_version", "created", "data", "livemode", "pending_webhooks", "request", "type"],
+            "properties": {
+                "id": {"type": "string", "pattern": "^evt_[A-Za-z0-9]+$"},
+                "object": {"type": "string", "enum": ["event"]},
+                "account": {"type": "string"},
+                "api_version": {"type": "string"},
+                "created": {"type": "integer"},
+                "data": {"type": "object", "required": ["object"], "properties": {
+                    "object": {"type": "object"},
+                    "previous_attributes": {"type": "object"},
+                }, "additionalProperties": false},
+                "livemode": {"type": "boolean"},
+                "pending_webhooks": {"type": "integer", "minimum": 0},
+                "request": {"type": "object", "required": ["id", "idempotency_key"], "properties": {
+                    "id": nullable_string(), "idempotency_key": nullable_string(),
+                }, "additionalProperties": false},
+                "type": {"type": "string"},
+            },
+            "additionalProperties": false,
+        },
+        "EventList": list_schema("Event"),
+        "WebhookEndpoint": {
+            "type": "object",
+            "required": ["id", "object", "api_version", "application", "created", "description", "enabled_events", "livemode", "metadata", "status", "url"],
+            "properties": {
+                "id": {"type": "string", "pattern": "^we_[A-Za-z0-9]+$"},
+                "object": {"type": "string", "enum": ["webhook_endpoint"]},
+                "api_version": nullable_string(),
+                "application": nullable_string(),
+                "created": {"type": "integer"},
+                "description": nullable_string(),
+                "enabled_events": {"type": "array", "items": {"type": "string"}},
+                "livemode": {"type": "boolean"},
+                "metadata": {"type": "object", "additionalProperties": {"type": "string"}},
+                "secret": {"type": "string", "pattern": "^whsec_[A-Za-z0-9]+$", "description": "Only in the response that creates the endpoint."},
+                "status": {"type": "string", "enum": ["disabled", "enabled"]},
+                "url": {"type": "string"},
+            },
+            "additionalProperties": false,
+        },
+        "WebhookEndpointList": list_schema("WebhookEndpoint"),
+        "WebhookEndpointAttempt": {
+            "type": "object",
+            "required": ["object", "webhook_endpoint", "event", "attempt", "created", "http_status", "error", "latency_ms", "succeeded"],
+            "properties": {
+                "object": {"type": "string", "enum": ["webhook_endpoint_attempt"]},
+                "webhook_endpoint": {"type": "string"},
+                "event": {"type": "string"},
+                "attempt": {"type": "integer", "minimum": 1},
+                "created": {"type": "integer"},
+                "http_status": {"type": "integer", "nullable": true},
+                "error": nullable_string(),
+                "latency_ms": {"type": "integer", "minimum": 0},
+                "succeeded": {"type": "boolean"},
+            },
+            "additionalProperties": false,
+        },
+        "WebhookEndpointAttemptList": list_schema("WebhookEndpointAttempt"),
+        "TestClock": {
+            "type": "object",
+            "required": ["object", "now", "offset_seconds", "livemode"],
+            "properties": {
+                "object": {"type": "string", "enum": ["test_helpers.clock"]},
+                "now": {"type": "integer"},
+                "offset_seconds": {"type": "integer", "minimum": 0},
+                "livemode": {"type": "boolean", "enum": [false]},
+            },
+            "additionalProperties": false,
+        },
+        "TestFault": {
+            "type": "object",
+            "required": ["id", "object", "method", "path", "status", "delay_ms", "drop", "count", "remaining", "rate", "hits", "created"],
+            "properties": {
+                "id": {"type": "string", "pattern": "^flt_[A-Za-z0-9]+$"},
+                "object": {"type": "string", "enum": ["test_helpers.fault"]},
+                "method": nullable_string(),
+                "path": {"type": "string"},
+                "status": {"type": "integer", "nullable": true},
+                "delay_ms": {"type": "integer", "nullable": true},
+                "drop": {"type": "boolean"},
+                "count": {"type": "integer", "nullable": true},
+                "remaining": {"type": "integer", "nullable": true},
+                "rate": {"type": "number", "nullable": true},
+                "hits": {"type": "integer", "minimum": 0},
+                "created": {"type": "integer"},
+            },
+            "additionalProperties": false,
+        },
+        "TestFaultList": list_schema("TestFault"),
+        "TestRequest": {
+            "type": "object",
+            "required": ["object", "method", "path", "params", "idempotency_key", "status", "request_id", "faulted", "created"],
+            "properties": {
+                "object": {"type": "string", "enum": ["test_helpers.request"]},
+                "method": {"type": "string"},
+                "path": {"type": "string"},
+                "params": {"nullable": true},
+                "idempotency_key": nullable_string(),
+                "status": {"type": "integer"},
+                "request_id": nullable_string(),
+                "faulted": {"type": "boolean"},
+                "created": {"type": "integer"},
+            },
+            "additionalProperties": false,
+        },
+        "TestRequestList": list_schema("TestRequest"),
+        "TestReset": {
+            "type": "object",
+            "required": ["object", "deleted", "livemode"],
+            "properties": {
+                "object": {"type": "string", "enum": ["test_helpers.reset"]},
+                "deleted": {"type": "integer", "minimum": 0},
+                "livemode": {"type": "boolean", "enum": [false]},
+            },
+            "additionalProperties": false,
+        },
     })
 }
 

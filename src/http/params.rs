@@ -6,6 +6,7 @@
 use super::error::ApiError;
 use super::extract::FromParams;
 use super::form::{Cleared, FormValue, Params};
+use crate::clock::Timestamp;
 use crate::domain::account::{FieldUpdate, MetadataUpdate};
 use crate::store::Cursor;
 
@@ -87,6 +88,72 @@ impl ListParams {
             id,
             param: Some(param.to_owned()),
             exists_in: None,
+        }
+    }
+}
+
+/// The bounds a list's `created` parameter sets, inclusive.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CreatedRange {
+    /// The earliest `created`.
+    pub from: Option<Timestamp>,
+    /// The latest `created`.
+    pub to: Option<Timestamp>,
+}
+
+/// `created`: a Unix time (exactly then), or a hash of `gt`, `gte`, `lt`
+/// and `lte` bounds. `None` if it was malformed (the error is recorded).
+pub fn read_created(params: &mut Params<'_>) -> Option<CreatedRange> {
+    let Some(value) = params.take_value("created") else {
+        return Some(CreatedRange::default());
+    };
+    if let FormValue::Text(_) = value {
+        let at = integer_from(params, "created", value)?;
+        return Some(CreatedRange {
+            from: Some(at),
+            to: Some(at),
+        });
+    }
+    let mut bounds = params.child("created", value)?;
+    let bound = |bounds: &mut Params<'_>, key: &str| {
+        bounds
+            .optional_integer(key, i64::MIN..=i64::MAX)
+            .map(Timestamp::from_secs)
+    };
+    let (gt, gte, lt, lte) = (
+        bound(&mut bounds, "gt"),
+        bound(&mut bounds, "gte"),
+        bound(&mut bounds, "lt"),
+        bound(&mut bounds, "lte"),
+    );
+    let from = [
+        gt.map(|t| Timestamp::from_secs(t.as_secs().saturating_add(1))),
+        gte,
+    ]
+    .into_iter()
+    .flatten()
+    .max();
+    let to = [
+        lt.map(|t| Timestamp::from_secs(t.as_secs().saturating_sub(1))),
+        lte,
+    ]
+    .into_iter()
+    .flatten()
+    .min();
+    Some(CreatedRange { from, to })
+}
+
+/// An integer from a value taken whole (`created=…`).
+fn integer_from(params: &mut Params<'_>, key: &str, value: FormValue) -> Option<Timestamp> {
+    let FormValue::Text(text) = value else {
+        return None;
+    };
+    match text.parse::<i64>() {
+        Ok(number) => Some(Timestamp::from_secs(number)),
+        Err(_) => {
+            let param = params.param(key);
+            params.reject(ApiError::InvalidInteger { param, value: text });
+            None
         }
     }
 }

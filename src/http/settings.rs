@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use super::form::FormLimits;
 use super::rate_limit::RateLimits;
+use super::test_double::TestDoubleSwitches;
 use super::version::DEFAULT_API_VERSION;
 use crate::server::ConnectionLimits;
 
@@ -31,6 +32,11 @@ pub struct ApiConfig {
     pub request_timeout: Duration,
     /// Limits on each connection (header timeout and size, shutdown grace).
     pub connection: ConnectionLimits,
+    /// Whether live-mode webhook endpoints may name private, loopback and
+    /// link-local addresses (refused by default: server-side request forgery).
+    pub allow_private_webhook_addresses: bool,
+    /// Which parts of the test double are on (none by default).
+    pub test_double: TestDoubleSwitches,
 }
 
 impl Default for ApiConfig {
@@ -45,6 +51,8 @@ impl Default for ApiConfig {
             body_read_timeout: Duration::from_secs(10),
             request_timeout: Duration::from_secs(30),
             connection: ConnectionLimits::default(),
+            allow_private_webhook_addresses: false,
+            test_double: TestDoubleSwitches::default(),
         }
     }
 }

@@ -1,5 +1,5 @@
 //! The state every handler and extractor reaches: the store, the clock, the
-//! settings, the keyring, the rate limiter and the caches. It lives in the HTTP
+//! settings, the keyring, the rate limiter, the caches and the test double. It lives in the HTTP
 //! layer because only the HTTP layer reads it; `app` builds one and hands it to
 //! [`super::router`].
 
@@ -8,7 +8,8 @@ use std::sync::Arc;
 use super::cache::Caches;
 use super::rate_limit::RateLimiter;
 use super::settings::ApiConfig;
-use crate::clock::Clock;
+use super::test_double::{Faults, RequestLog, TestDouble};
+use crate::clock::{Clock, OffsetClock};
 use crate::keyring::Keyring;
 use crate::store::Store;
 
@@ -27,6 +28,8 @@ pub struct AppState {
     pub rate_limiter: Option<Arc<RateLimiter>>,
     /// Facts that never change, kept in memory (see [`super::cache`]).
     pub caches: Arc<Caches>,
+    /// The test double's clock, faults and request log, where switched on.
+    pub test_double: Arc<TestDouble>,
 }
 
 impl AppState {
@@ -43,10 +46,32 @@ impl AppState {
                 .rate_limits
                 .map(|limits| Arc::new(RateLimiter::new(limits))),
             caches: Arc::new(Caches::default()),
+            test_double: Arc::new(TestDouble {
+                clock: None,
+                faults: config.test_double.faults.then(Faults::default),
+                requests: config.test_double.request_log.then(RequestLog::default),
+            }),
             store,
             clock,
             config: Arc::new(config),
             keyring: Arc::new(keyring),
         }
+    }
+
+    /// The state with `clock` as its clock, which the test helpers move
+    /// (`serve --test-clock`).
+    #[must_use]
+    pub fn with_test_clock(mut self, clock: OffsetClock) -> Self {
+        self.clock = Arc::new(clock.clone());
+        self.test_double = Arc::new(TestDouble {
+            clock: Some(clock),
+            faults: self.config.test_double.faults.then(Faults::default),
+            requests: self
+                .config
+                .test_double
+                .request_log
+                .then(RequestLog::default),
+        });
+        self
     }
 }

@@ -10,9 +10,9 @@ use axum::http::HeaderValue;
 
 use super::error::ApiError;
 
-/// The version answered when a request names none: the one whose spec this
-/// server implements.
-pub const DEFAULT_API_VERSION: &str = "2026-07-29.dahlia";
+/// The API version answered when a request names none: the one this server
+/// renders objects as (see [`crate::domain::wire::API_VERSION`]).
+pub const DEFAULT_API_VERSION: &str = crate::domain::wire::API_VERSION;
 
 /// Accepts a well-formed `Stripe-Version` header value.
 pub fn validate(value: &HeaderValue) -> Result<HeaderValue, ApiError> {
@@ -27,7 +27,9 @@ pub fn validate(value: &HeaderValue) -> Result<HeaderValue, ApiError> {
     }
 }
 
-fn is_well_formed(text: &str) -> bool {
+/// Whether `text` is a well-formed Stripe API version (`2026-07-29.dahlia`,
+/// with optional `; flag=value` parts).
+pub fn is_well_formed(text: &str) -> bool {
     let mut parts = text.split(';');
     let Some(version) = parts.next() else {
         return false;

@@ -14,23 +14,43 @@ use crate::domain::onboarding::changes::{PersonUpdate, Refusal};
 use crate::domain::onboarding::identity::Person;
 use crate::domain::onboarding::verification::Verifier;
 use crate::domain::platform::Tenant;
+use crate::domain::webhooks::RequestRef;
 
 use super::bank_accounts::attach_bank_account;
 use super::engine::{Backend, Lock, SqlStore, Tx};
+use super::events::{Before, record_changes};
 use super::idempotency_keys::{Receipt, save_completion};
 use super::paging::{Bound, Cursor, Page};
 use super::{Save, StoreError};
 
-/// A change to an account: the update, who makes it, how its checks run,
-/// and a bank account to attach with it (`external_account`).
+/// Who makes a change, when, and on which API request: what every write of
+/// an account (or of its persons and bank accounts) needs besides the
+/// change itself.
+#[derive(Debug, Clone)]
+pub struct Author {
+    /// The platform or the account itself.
+    pub writer: Writer,
+    /// Verifies changed identity values; its `now` is the change's time.
+    pub verifier: Verifier,
+    /// The request, named by the events the change records.
+    pub request: RequestRef,
+}
+
+impl Author {
+    /// When the change is made.
+    pub fn now(&self) -> Timestamp {
+        self.verifier.now
+    }
+}
+
+/// A change to an account: the update, who makes it, and a bank account to
+/// attach with it (`external_account`).
 #[derive(Debug, Clone)]
 pub struct AccountChange {
     /// The fields to change.
     pub update: AccountUpdate,
-    /// The platform or the account itself.
-    pub writer: Writer,
-    /// Verifies changed identity values (mode, now, delay).
-    pub verifier: Verifier,
+    /// Who makes it.
+    pub author: Author,
     /// A bank account that becomes the default for its currency.
     pub external_account: Option<NewBankAccount>,
 }
@@ -111,6 +131,7 @@ pub trait AccountStore {
         account: &Account,
         external_account: Option<&NewBankAccount>,
         now: Timestamp,
+        request: &RequestRef,
         save: Save<Account>,
     ) -> Result<(Account, Receipt), StoreError>;
 
@@ -138,8 +159,7 @@ pub trait AccountStore {
         tenant: &Tenant,
         account: &AccountId,
         change: &PersonChange,
-        writer: Writer,
-        verifier: &Verifier,
+        author: &Author,
         save: Save<(Person, Account)>,
     ) -> Result<PersonOutcome, StoreError>;
 
@@ -191,12 +211,10 @@ pub fn locked_account(row: &impl super::rows::RowReader) -> Result<LockedAccount
 
 /// The account statements a database provides.
 pub trait AccountRows {
-    /// Inserts an account; `next_check_at` is when a pending check of it
-    /// next completes by itself.
+    /// Inserts an account.
     fn insert_account(
         &mut self,
         account: &Account,
-        next_check_at: Option<Timestamp>,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// The platform's account with this id, in either mode, unless deleted
@@ -233,11 +251,10 @@ pub trait AccountRows {
         at: Timestamp,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
-    /// Writes an account's editable fields and when it next changes by itself.
+    /// Writes an account's editable fields.
     fn update_account_fields(
         &mut self,
         account: &Account,
-        next_check_at: Option<Timestamp>,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// Marks one of the tenant's accounts deleted; how many rows it changed.
@@ -319,18 +336,20 @@ impl<B: Backend> AccountStore for SqlStore<B> {
         account: &Account,
         external_account: Option<&NewBankAccount>,
         now: Timestamp,
+        request: &RequestRef,
         save: Save<Account>,
     ) -> Result<(Account, Receipt), StoreError> {
-        let (mut account, external_account) = (account.clone(), external_account.cloned());
+        let (mut account, external_account, request) =
+            (account.clone(), external_account.cloned(), request.clone());
         self.backend
             .transaction(move |tx| {
                 Box::pin(async move {
-                    tx.insert_account(&account, account.assess(now).changes_at)
-                        .await?;
+                    tx.insert_account(&account).await?;
                     if let Some(new) = &external_account {
                         // A new account has no bank account it could duplicate.
                         attach_bank_account(tx, &mut account, new).await?;
                     }
+                    record_changes(tx, &account, Before::New, now, &request).await?;
                     let receipt = save_completion(tx, save, &account).await?;
                     Ok((account, receipt))
                 })
@@ -368,12 +387,13 @@ impl<B: Backend> AccountStore for SqlStore<B> {
                     let Some(current) = lock_for_change(tx, &tenant, &id).await? else {
                         return Ok(AccountUpdateOutcome::NotFound);
                     };
+                    let author = &change.author;
                     if let Err(forbidden) =
-                        current.check_writer(change.writer, &change.identity_params())
+                        current.check_writer(author.writer, &change.identity_params())
                     {
                         return Ok(AccountUpdateOutcome::Forbidden(forbidden));
                     }
-                    let mut updated = match current.updated(&change.update, &change.verifier) {
+                    let mut updated = match current.updated(&change.update, &author.verifier) {
                         Ok(updated) => updated,
                         Err(refusal) => return Ok(AccountUpdateOutcome::Invalid(refusal)),
                     };
@@ -382,8 +402,9 @@ impl<B: Backend> AccountStore for SqlStore<B> {
                     {
                         return Ok(AccountUpdateOutcome::DuplicateBankAccount);
                     }
-                    let next_check = updated.assess(change.verifier.now).changes_at;
-                    tx.update_account_fields(&updated, next_check).await?;
+                    tx.update_account_fields(&updated).await?;
+                    let before = Before::Was(&current);
+                    record_changes(tx, &updated, before, author.now(), &author.request).await?;
                     let receipt = save_completion(tx, save, &updated).await?;
                     Ok(AccountUpdateOutcome::Updated(Box::new(updated), receipt))
                 })
@@ -396,21 +417,26 @@ impl<B: Backend> AccountStore for SqlStore<B> {
         tenant: &Tenant,
         account: &AccountId,
         change: &PersonChange,
-        writer: Writer,
-        verifier: &Verifier,
+        author: &Author,
         save: Save<(Person, Account)>,
     ) -> Result<PersonOutcome, StoreError> {
-        let (tenant, account_id, change, verifier) =
-            (tenant.clone(), account.clone(), change.clone(), *verifier);
+        let (tenant, account_id, change, author) = (
+            tenant.clone(),
+            account.clone(),
+            change.clone(),
+            author.clone(),
+        );
         self.backend
             .transaction(move |tx| {
                 Box::pin(async move {
                     let Some(mut account) = lock_for_change(tx, &tenant, &account_id).await? else {
                         return Ok(PersonOutcome::AccountNotFound);
                     };
-                    if let Err(forbidden) = account.check_person_writer(writer) {
+                    if let Err(forbidden) = account.check_person_writer(author.writer) {
                         return Ok(PersonOutcome::Forbidden(forbidden));
                     }
+                    let before = account.clone();
+                    let verifier = author.verifier;
                     let identity = &mut account.profile.identity;
                     let changed = match &change {
                         PersonChange::Create(id, update) => identity
@@ -426,8 +452,9 @@ impl<B: Backend> AccountStore for SqlStore<B> {
                         Ok(None) => return Ok(PersonOutcome::PersonNotFound),
                         Err(refusal) => return Ok(PersonOutcome::Invalid(refusal)),
                     };
-                    let next_check = account.assess(verifier.now).changes_at;
-                    tx.update_account_fields(&account, next_check).await?;
+                    tx.update_account_fields(&account).await?;
+                    let before = Before::Was(&before);
+                    record_changes(tx, &account, before, author.now(), &author.request).await?;
                     let done = (person, account);
                     let receipt = save_completion(tx, save, &done).await?;
                     Ok(PersonOutcome::Done(Box::new(done), receipt))

@@ -7,13 +7,14 @@ use std::future::Future;
 
 use async_trait::async_trait;
 
-use crate::domain::account::{Account, Forbidden, Writer, check_writer};
+use crate::domain::account::{Account, Forbidden, RequirementCollection, Writer, check_writer};
 use crate::domain::external_account::{BankAccount, BankAccountUpdate, NewBankAccount};
 use crate::domain::ids::{AccountId, ExternalAccountId};
 use crate::domain::platform::Tenant;
 
-use super::accounts::{AccountRows, LockedAccount};
+use super::accounts::{AccountRows, Author, lock_for_change};
 use super::engine::{Backend, Lock, SqlStore, Tx};
+use super::events::{Before, record_changes};
 use super::idempotency_keys::{Receipt, save_completion};
 use super::paging::{Bound, Cursor, Page};
 use super::{Save, StoreError};
@@ -52,7 +53,7 @@ pub trait BankAccountStore {
         &self,
         tenant: &Tenant,
         new: &NewBankAccount,
-        writer: Writer,
+        author: &Author,
         save: Save<BankAccount>,
     ) -> Result<BankAccountInsertOutcome, StoreError>;
 
@@ -63,6 +64,7 @@ pub trait BankAccountStore {
         account: &AccountId,
         id: &ExternalAccountId,
         update: &BankAccountUpdate,
+        author: &Author,
         save: Save<BankAccount>,
     ) -> Result<BankAccountChangeOutcome<(BankAccount, Receipt)>, StoreError>;
 
@@ -83,7 +85,7 @@ pub trait BankAccountStore {
         tenant: &Tenant,
         account: &AccountId,
         id: &ExternalAccountId,
-        writer: Writer,
+        author: &Author,
     ) -> Result<BankAccountChangeOutcome<BankAccount>, StoreError>;
 }
 
@@ -140,13 +142,40 @@ pub trait BankAccountRows {
 
 /// Who may write an account's bank accounts: the account itself always, the
 /// platform as it may write the account's identity.
-fn check_bank_writer(locked: LockedAccount, writer: Writer) -> Result<(), Forbidden> {
+fn check_bank_writer(account: &Account, writer: Writer) -> Result<(), Forbidden> {
     check_writer(
-        locked.platform_collects,
-        locked.onboarding_started,
+        platform_collects(account),
+        account.onboarding_started,
         writer,
         &["external_account"],
     )
+}
+
+/// Whether the platform collects the account's requirements.
+fn platform_collects(account: &Account) -> bool {
+    account.controller.requirement_collection == RequirementCollection::Application
+}
+
+/// Records the events of a bank-account change: `before` is the account
+/// before it, `banks` its bank accounts after.
+async fn record_bank_change<T: Tx + Send>(
+    tx: &mut T,
+    before: &Account,
+    banks: Vec<BankAccount>,
+    author: &Author,
+) -> Result<(), StoreError> {
+    let after = Account {
+        external_accounts: banks,
+        ..before.clone()
+    };
+    record_changes(
+        tx,
+        &after,
+        Before::Was(before),
+        author.now(),
+        &author.request,
+    )
+    .await
 }
 
 /// The bank accounts of `account`, oldest first.
@@ -218,10 +247,10 @@ impl<B: Backend> BankAccountStore for SqlStore<B> {
         &self,
         tenant: &Tenant,
         new: &NewBankAccount,
-        writer: Writer,
+        author: &Author,
         save: Save<BankAccount>,
     ) -> Result<BankAccountInsertOutcome, StoreError> {
-        let (tenant, new) = (tenant.clone(), new.clone());
+        let (tenant, new, author) = (tenant.clone(), new.clone(), author.clone());
         self.backend
             .transaction(move |tx| {
                 Box::pin(async move {
@@ -231,13 +260,10 @@ impl<B: Backend> BankAccountStore for SqlStore<B> {
                     // are one step (fingerprints under other master keys differ,
                     // so a unique constraint alone cannot catch those), and keeps
                     // the account from being deleted meanwhile.
-                    let Some(locked) = tx
-                        .lock_tenant_account(&tenant, account, Lock::Update)
-                        .await?
-                    else {
+                    let Some(before) = lock_for_change(tx, &tenant, account).await? else {
                         return Ok(BankAccountInsertOutcome::AccountMissing);
                     };
-                    if let Err(forbidden) = check_bank_writer(locked, writer) {
+                    if let Err(forbidden) = check_bank_writer(&before, author.writer) {
                         return Ok(BankAccountInsertOutcome::Forbidden(forbidden));
                     }
                     if tx.any_fingerprint(account, &new.known_fingerprints).await?
@@ -254,11 +280,12 @@ impl<B: Backend> BankAccountStore for SqlStore<B> {
                     if new.make_default || first_in_currency {
                         banks = make_default(tx, banks, &new.bank.id).await?;
                     }
-                    let Some(bank) = banks.into_iter().find(|b| b.id == new.bank.id) else {
+                    let Some(bank) = banks.iter().find(|b| b.id == new.bank.id).cloned() else {
                         return Err(StoreError::Corrupt(
                             "a bank account vanished in its own transaction".to_owned(),
                         ));
                     };
+                    record_bank_change(tx, &before, banks, &author).await?;
                     let receipt = save_completion(tx, save, &bank).await?;
                     Ok(BankAccountInsertOutcome::Created(bank, receipt))
                 })
@@ -272,27 +299,30 @@ impl<B: Backend> BankAccountStore for SqlStore<B> {
         account: &AccountId,
         id: &ExternalAccountId,
         update: &BankAccountUpdate,
+        author: &Author,
         save: Save<BankAccount>,
     ) -> Result<BankAccountChangeOutcome<(BankAccount, Receipt)>, StoreError> {
-        let (tenant, account, id, update) =
-            (tenant.clone(), account.clone(), id.clone(), update.clone());
+        let (tenant, account, id, update, author) = (
+            tenant.clone(),
+            account.clone(),
+            id.clone(),
+            update.clone(),
+            author.clone(),
+        );
         self.backend
             .transaction(move |tx| {
                 Box::pin(async move {
-                    let Some(locked) = tx
-                        .lock_tenant_account(&tenant, &account, Lock::Update)
-                        .await?
-                    else {
+                    let Some(before) = lock_for_change(tx, &tenant, &account).await? else {
                         return Ok(BankAccountChangeOutcome::NotFound);
                     };
                     // Changing a bank account needs the platform to collect
                     // requirements, whatever the state of onboarding.
-                    if !locked.platform_collects {
+                    if !platform_collects(&before) {
                         return Ok(BankAccountChangeOutcome::Forbidden(Forbidden::Parameters(
                             vec!["external_account"],
                         )));
                     }
-                    let mut banks = banks_of(tx, &account).await?;
+                    let mut banks = before.external_accounts.clone();
                     let Some(bank) = banks.iter_mut().find(|b| b.id == id) else {
                         return Ok(BankAccountChangeOutcome::NotFound);
                     };
@@ -305,9 +335,10 @@ impl<B: Backend> BankAccountStore for SqlStore<B> {
                     if update.make_default {
                         banks = make_default(tx, banks, &id).await?;
                     }
-                    let Some(bank) = banks.into_iter().find(|b| b.id == id) else {
+                    let Some(bank) = banks.iter().find(|b| b.id == id).cloned() else {
                         return Ok(BankAccountChangeOutcome::NotFound);
                     };
+                    record_bank_change(tx, &before, banks, &author).await?;
                     let receipt = save_completion(tx, save, &bank).await?;
                     Ok(BankAccountChangeOutcome::Done((bank, receipt)))
                 })
@@ -355,22 +386,20 @@ impl<B: Backend> BankAccountStore for SqlStore<B> {
         tenant: &Tenant,
         account: &AccountId,
         id: &ExternalAccountId,
-        writer: Writer,
+        author: &Author,
     ) -> Result<BankAccountChangeOutcome<BankAccount>, StoreError> {
-        let (tenant, account, id) = (tenant.clone(), account.clone(), id.clone());
+        let (tenant, account, id, author) =
+            (tenant.clone(), account.clone(), id.clone(), author.clone());
         self.backend
             .transaction(move |tx| {
                 Box::pin(async move {
-                    let Some(locked) = tx
-                        .lock_tenant_account(&tenant, &account, Lock::Update)
-                        .await?
-                    else {
+                    let Some(before) = lock_for_change(tx, &tenant, &account).await? else {
                         return Ok(BankAccountChangeOutcome::NotFound);
                     };
-                    if let Err(forbidden) = check_bank_writer(locked, writer) {
+                    if let Err(forbidden) = check_bank_writer(&before, author.writer) {
                         return Ok(BankAccountChangeOutcome::Forbidden(forbidden));
                     }
-                    let banks = banks_of(tx, &account).await?;
+                    let banks = before.external_accounts.clone();
                     let Some(deleted) = banks.iter().find(|b| b.id == id).cloned() else {
                         return Ok(BankAccountChangeOutcome::NotFound);
                     };
@@ -381,10 +410,12 @@ impl<B: Backend> BankAccountStore for SqlStore<B> {
                             .find(|b| b.id != id && b.currency == deleted.currency)
                             .map(|b| b.id.clone());
                         if let Some(heir) = heir {
-                            let rest = banks.into_iter().filter(|b| b.id != id).collect();
+                            let rest = banks.iter().filter(|b| b.id != id).cloned().collect();
                             make_default(tx, rest, &heir).await?;
                         }
                     }
+                    let rest = banks_of(tx, &account).await?;
+                    record_bank_change(tx, &before, rest, &author).await?;
                     Ok(BankAccountChangeOutcome::Done(deleted))
                 })
             })

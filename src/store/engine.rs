@@ -18,9 +18,12 @@ use std::task::{Context, Poll, Waker};
 use super::StoreError;
 use super::accounts::AccountRows;
 use super::bank_accounts::BankAccountRows;
+use super::events::EventRows;
 use super::idempotency_keys::IdempotencyRows;
 use super::platforms::PlatformRows;
 use super::sessions::SessionRows;
+use super::test_double::TestDoubleRows;
+use super::webhooks::WebhookRows;
 
 /// A boxed, sendable future borrowing for `'a`: what a unit of work returns.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -38,10 +41,27 @@ impl<C, R, W> Work<C, R> for W where
 }
 
 /// A database connection inside a unit of work: every aggregate's statements.
-pub trait Tx: PlatformRows + AccountRows + SessionRows + BankAccountRows + IdempotencyRows {}
+pub trait Tx:
+    PlatformRows
+    + AccountRows
+    + SessionRows
+    + BankAccountRows
+    + IdempotencyRows
+    + EventRows
+    + WebhookRows
+    + TestDoubleRows
+{
+}
 
 impl<T> Tx for T where
-    T: PlatformRows + AccountRows + SessionRows + BankAccountRows + IdempotencyRows
+    T: PlatformRows
+        + AccountRows
+        + SessionRows
+        + BankAccountRows
+        + IdempotencyRows
+        + EventRows
+        + WebhookRows
+        + TestDoubleRows
 {
 }
 

@@ -9,12 +9,13 @@
 //! Reading order: [`engine`] (how a rule runs on a database), [`rows`] (how rows
 //! become domain values), [`paging`], then one aggregate at a time:
 //! [`platforms`], [`accounts`], [`sessions`], [`bank_accounts`],
-//! [`idempotency_keys`], each beside `sqlite/<aggregate>.rs` and
+//! [`idempotency_keys`], [`events`], [`webhooks`], [`test_double`], each beside `sqlite/<aggregate>.rs` and
 //! `postgres/<aggregate>.rs`.
 
 pub mod accounts;
 pub mod bank_accounts;
 pub mod engine;
+pub mod events;
 pub mod idempotency_keys;
 pub mod paging;
 pub mod platforms;
@@ -22,16 +23,24 @@ pub mod postgres;
 pub mod rows;
 pub mod sessions;
 pub mod sqlite;
+pub mod test_double;
+pub mod webhooks;
 
 pub use accounts::{
-    AccountChange, AccountStore, AccountUpdateOutcome, PersonChange, PersonOutcome,
+    AccountChange, AccountStore, AccountUpdateOutcome, Author, PersonChange, PersonOutcome,
 };
 pub use bank_accounts::{BankAccountChangeOutcome, BankAccountInsertOutcome, BankAccountStore};
 pub use engine::SqlStore;
+pub use events::{EventFilter, EventStore};
 pub use idempotency_keys::{IdempotencyStore, Receipt, Saved};
 pub use paging::{Cursor, Page};
-pub use platforms::PlatformStore;
+pub use platforms::{DeclaredOutcome, PlatformStore};
 pub use sessions::{ClaimOutcome, SessionInsertOutcome, SessionStore};
+pub use test_double::TestDoubleStore;
+pub use webhooks::{
+    AttemptResult, ClaimLimits, ClaimedDelivery, EndpointInsertOutcome, EndpointUpdate,
+    NewEndpoint, RecordedAttempt, WebhookStore,
+};
 
 use std::fmt;
 
@@ -55,7 +64,8 @@ pub enum StoreError {
 pub type Save<T> = Option<Completion<T>>;
 
 /// Durable state: platforms, keys, accounts, account sessions, embedded
-/// sessions, bank accounts and idempotency keys, one trait per aggregate.
+/// sessions, bank accounts, idempotency keys, events and webhook endpoints
+/// with their deliveries, one trait per aggregate.
 ///
 /// Methods that write on behalf of an idempotent request take a [`Save`]: when
 /// the write succeeds, the store renders the response from the write's result
@@ -66,6 +76,9 @@ pub trait Store:
     + SessionStore
     + BankAccountStore
     + IdempotencyStore
+    + EventStore
+    + WebhookStore
+    + TestDoubleStore
     + Send
     + Sync
     + fmt::Debug
@@ -78,6 +91,9 @@ impl<T> Store for T where
         + SessionStore
         + BankAccountStore
         + IdempotencyStore
+        + EventStore
+        + WebhookStore
+        + TestDoubleStore
         + Send
         + Sync
         + fmt::Debug

@@ -7,8 +7,9 @@ use std::future::Future;
 use async_trait::async_trait;
 
 use crate::clock::Timestamp;
+use crate::domain::ids::PlatformId;
 use crate::domain::keys::SecretHash;
-use crate::domain::platform::{KeyGrant, NewPlatform};
+use crate::domain::platform::{DeclaredPlatform, KeyGrant, NewPlatform, StoredKey};
 
 use super::StoreError;
 use super::engine::{Backend, SqlStore};
@@ -36,6 +37,26 @@ pub trait PlatformStore {
 
     /// What the platform key with this hash grants, if it exists.
     async fn find_key(&self, hash: SecretHash) -> Result<Option<KeyGrant>, StoreError>;
+
+    /// Stores a platform with declared keys unless it exists (a test
+    /// double's known keys, or a key accepted on first use). Idempotent, and
+    /// safe when several processes declare the same platform at once.
+    async fn ensure_declared_platform(
+        &self,
+        platform: &DeclaredPlatform,
+        created: Timestamp,
+    ) -> Result<DeclaredOutcome, StoreError>;
+}
+
+/// What declaring a platform did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DeclaredOutcome {
+    /// It was stored now.
+    Created,
+    /// It was there already, with these keys.
+    Existed,
+    /// One of its keys belongs to another platform; nothing was stored.
+    KeyTaken(PlatformId),
 }
 
 /// The platform statements a database provides.
@@ -53,6 +74,21 @@ pub trait PlatformRows {
 
     /// Whether any platform exists.
     fn any_platform(&mut self) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Inserts a platform unless one with its id exists.
+    fn insert_platform_if_absent(
+        &mut self,
+        id: &PlatformId,
+        name: &str,
+        created: Timestamp,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Inserts a key of `platform` unless a key with its hash exists.
+    fn insert_key_if_absent(
+        &mut self,
+        platform: &PlatformId,
+        key: &StoredKey,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// The grant of the key with this hash.
     fn select_key(
@@ -107,6 +143,40 @@ impl<B: Backend> PlatformStore for SqlStore<B> {
     async fn find_key(&self, hash: SecretHash) -> Result<Option<KeyGrant>, StoreError> {
         self.backend
             .read(move |tx| Box::pin(async move { tx.select_key(hash).await }))
+            .await
+    }
+
+    async fn ensure_declared_platform(
+        &self,
+        platform: &DeclaredPlatform,
+        created: Timestamp,
+    ) -> Result<DeclaredOutcome, StoreError> {
+        let platform = platform.clone();
+        self.backend
+            .transaction(move |tx| {
+                Box::pin(async move {
+                    let mut existing = 0;
+                    for key in &platform.keys {
+                        if let Some(grant) = tx.select_key(key.hash).await? {
+                            if grant.platform != platform.id {
+                                return Ok(DeclaredOutcome::KeyTaken(grant.platform));
+                            }
+                            existing += 1;
+                        }
+                    }
+                    if existing == platform.keys.len() {
+                        return Ok(DeclaredOutcome::Existed);
+                    }
+                    // "If absent" all the way: a process declaring the same
+                    // platform at the same moment makes this a no-op.
+                    tx.insert_platform_if_absent(&platform.id, &platform.name, created)
+                        .await?;
+                    for key in &platform.keys {
+                        tx.insert_key_if_absent(&platform.id, key).await?;
+                    }
+                    Ok(DeclaredOutcome::Created)
+                })
+            })
             .await
     }
 }

@@ -15,10 +15,13 @@ use crate::domain::account_session::AccountSessionRecord;
 use crate::domain::catalog::ResolvedComponents;
 use crate::domain::embedded_session::EmbeddedSession;
 use crate::domain::external_account::{BankAccount, HolderType};
-use crate::domain::ids::{AccountId, EmbeddedSessionId, ExternalAccountId, PlatformId};
+use crate::domain::ids::{
+    AccountId, EmbeddedSessionId, EventId, ExternalAccountId, PlatformId, WebhookEndpointId,
+};
 use crate::domain::keys::KeyKind;
 use crate::domain::mode::Mode;
 use crate::domain::platform::KeyGrant;
+use crate::domain::webhooks::{EndpointStatus, Event, RequestRef, WebhookEndpoint};
 use crate::idempotency::{CompletedAttempt, Fingerprint, SavedResponse};
 
 use super::StoreError;
@@ -67,6 +70,40 @@ pub trait RowReader {
     ) -> Result<T, StoreError> {
         let value = self.text(index)?;
         parse(&value).ok_or_else(|| corrupt(what, &value))
+    }
+}
+
+/// A row read from column `by` on: lets a decoder written for its own
+/// select read its columns after others (a join's).
+#[derive(Debug)]
+pub struct Shifted<'r, R> {
+    /// The row.
+    pub row: &'r R,
+    /// Columns before the decoder's.
+    pub by: usize,
+}
+
+impl<R: RowReader> RowReader for Shifted<'_, R> {
+    fn text(&self, index: usize) -> Result<String, StoreError> {
+        self.row.text(self.by + index)
+    }
+    fn optional_text(&self, index: usize) -> Result<Option<String>, StoreError> {
+        self.row.optional_text(self.by + index)
+    }
+    fn integer(&self, index: usize) -> Result<i64, StoreError> {
+        self.row.integer(self.by + index)
+    }
+    fn optional_integer(&self, index: usize) -> Result<Option<i64>, StoreError> {
+        self.row.optional_integer(self.by + index)
+    }
+    fn boolean(&self, index: usize) -> Result<bool, StoreError> {
+        self.row.boolean(self.by + index)
+    }
+    fn bytes(&self, index: usize) -> Result<Vec<u8>, StoreError> {
+        self.row.bytes(self.by + index)
+    }
+    fn optional_bytes(&self, index: usize) -> Result<Option<Vec<u8>>, StoreError> {
+        self.row.optional_bytes(self.by + index)
     }
 }
 
@@ -295,4 +332,69 @@ pub fn idempotency_key(row: &impl RowReader) -> Result<Option<CompletedAttempt>,
             sealed_body,
         },
     }))
+}
+
+/// The columns [`event`] reads, in order, from `events`.
+macro_rules! event_columns {
+    () => {
+        "events.id, events.platform_id, events.livemode, events.account_id, events.type, \
+         events.api_version, events.data, events.request_id, events.idempotency_key, \
+         events.created, \
+         (select count(*) from webhook_deliveries d \
+          where d.event_id = events.id and d.status <> 'succeeded')"
+    };
+}
+pub(crate) use event_columns;
+
+/// Decodes a row selected with `event_columns!`.
+pub fn event(row: &impl RowReader) -> Result<Event, StoreError> {
+    let data = row.text(6)?;
+    Ok(Event {
+        id: row.id(0, "event id", EventId::parse)?,
+        platform: row.id(1, "event platform", PlatformId::parse)?,
+        mode: Mode::from_livemode(row.boolean(2)?),
+        account: row
+            .optional_text(3)?
+            .map(|text| AccountId::parse(&text).ok_or_else(|| corrupt("event account", &text)))
+            .transpose()?,
+        event_type: row.text(4)?,
+        api_version: row.text(5)?,
+        data: serde_json::from_str(&data).map_err(|_| corrupt("event data", &data))?,
+        request: RequestRef {
+            id: row.optional_text(7)?,
+            idempotency_key: row.optional_text(8)?,
+        },
+        created: row.time(9)?,
+        pending_webhooks: u32::try_from(row.integer(10)?).unwrap_or(u32::MAX),
+    })
+}
+
+/// The columns [`webhook_endpoint`] reads, in order, from `webhook_endpoints`.
+macro_rules! webhook_endpoint_columns {
+    () => {
+        "webhook_endpoints.id, webhook_endpoints.platform_id, webhook_endpoints.livemode, \
+         webhook_endpoints.url, webhook_endpoints.enabled_events, webhook_endpoints.connect, \
+         webhook_endpoints.api_version, webhook_endpoints.description, \
+         webhook_endpoints.metadata, webhook_endpoints.status, webhook_endpoints.created"
+    };
+}
+pub(crate) use webhook_endpoint_columns;
+
+/// Decodes a row selected with `webhook_endpoint_columns!`.
+pub fn webhook_endpoint(row: &impl RowReader) -> Result<WebhookEndpoint, StoreError> {
+    let enabled_events = row.text(4)?;
+    Ok(WebhookEndpoint {
+        id: row.id(0, "webhook endpoint id", WebhookEndpointId::parse)?,
+        platform: row.id(1, "webhook endpoint platform", PlatformId::parse)?,
+        mode: Mode::from_livemode(row.boolean(2)?),
+        url: row.text(3)?,
+        enabled_events: serde_json::from_str(&enabled_events)
+            .map_err(|_| corrupt("enabled events", &enabled_events))?,
+        connect: row.boolean(5)?,
+        api_version: row.optional_text(6)?,
+        description: row.optional_text(7)?,
+        metadata: metadata(&row.text(8)?)?,
+        status: row.spelling(9, EndpointStatus::parse)?,
+        created: row.time(10)?,
+    })
 }

@@ -2458,3 +2458,55 @@ async fn the_whole_flow_create_claim_use_expire_and_refresh() {
         .ok();
     assert_eq!(platform_view["email"], "jenny@example.com");
 }
+
+/// The Connect.js runtime is served from the binary: the file in the
+/// repository, as JavaScript, to any origin, cacheable and revalidated by
+/// its ETag.
+#[tokio::test]
+async fn the_connect_js_runtime_is_served_cacheable_to_any_origin() {
+    let app = spawn_app().await;
+    let source = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/web/connect-js/connect.js"
+    ))
+    .expect("the runtime's source");
+    let response = app
+        .request(Method::GET, "/connect-js/v1.0/connect.js")
+        .header("Origin", "https://platform.example")
+        .send()
+        .await
+        .expect("the request failed");
+    assert_eq!(response.status().as_u16(), 200);
+    let headers = response.headers().clone();
+    assert_eq!(headers["content-type"], "text/javascript; charset=utf-8");
+    assert_eq!(headers["access-control-allow-origin"], "*");
+    assert_eq!(headers["cache-control"], "public, max-age=300");
+    let etag = headers["etag"].to_str().expect("an ASCII ETag").to_owned();
+    assert!(
+        etag.starts_with('"') && etag.ends_with('"') && etag.len() > 10,
+        "{etag}"
+    );
+    assert_eq!(response.text().await.expect("the body"), source);
+
+    let revalidated = app
+        .request(Method::GET, "/connect-js/v1.0/connect.js")
+        .header("If-None-Match", &etag)
+        .send()
+        .await
+        .expect("the request failed");
+    assert_eq!(revalidated.status().as_u16(), 304);
+    assert_eq!(revalidated.headers()["etag"].to_str().unwrap(), etag);
+    assert!(revalidated.bytes().await.unwrap().is_empty());
+
+    let stale = app
+        .request(Method::GET, "/connect-js/v1.0/connect.js")
+        .header("If-None-Match", "\"something-else\"")
+        .send()
+        .await
+        .expect("the request failed");
+    assert_eq!(stale.status().as_u16(), 200);
+
+    // The API itself stays uncacheable.
+    let health = app.send(app.request(Method::GET, "/healthz")).await;
+    assert_eq!(health.headers["cache-control"], "no-cache, no-store");
+}

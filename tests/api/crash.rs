@@ -72,7 +72,7 @@ async fn client_loop(
     worker: usize,
     acked: Arc<Mutex<Acknowledged>>,
 ) {
-    let client = reqwest::Client::new();
+    let client = crate::helpers::http_client();
     for round in 0.. {
         let Some((200, account)) =
             post(&client, &base, "/v1/accounts", &sk, None, "type=custom").await
@@ -149,7 +149,7 @@ impl Ledger {
 /// Checks, after a restart, everything acknowledged so far; claims every
 /// session not yet known to be claimed (so later rounds know them as claimed).
 async fn verify(base: &str, sk: &str, pk: &str, ledger: &mut Ledger) {
-    let client = reqwest::Client::new();
+    let client = crate::helpers::http_client();
     for account in &ledger.accounts {
         let status = client
             .get(format!("{base}/v1/accounts/{account}"))
@@ -187,7 +187,7 @@ async fn verify_session(
     pk: &str,
     (session, mut claimed, mut em): (AckedSession, bool, Option<String>),
 ) -> (AckedSession, bool, Option<String>) {
-    let client = reqwest::Client::new();
+    let client = crate::helpers::http_client();
     // The saved response survived: the same secret comes back.
     let (status, replay) = post(
         &client,

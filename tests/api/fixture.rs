@@ -94,7 +94,7 @@ impl ServeCommand {
             stderr,
             stdout,
             readers,
-            client: reqwest::Client::builder()
+            client: crate::helpers::http_client_builder()
                 .timeout(Duration::from_secs(60))
                 .build()
                 .expect("cannot build an HTTP client"),

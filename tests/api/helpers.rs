@@ -16,6 +16,7 @@ use connect_sessions::http::state::AppState;
 use connect_sessions::keyring::Keyring;
 use connect_sessions::store::Store;
 use connect_sessions::telemetry::{self, LogFormat};
+use connect_sessions::webhooks::worker::DeliverySettings;
 use insta::internals::{Content, Redaction, SettingsBindDropGuard};
 use reqwest::Method;
 use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, HeaderMap};
@@ -150,13 +151,34 @@ impl TestResponse {
     }
 }
 
+/// An HTTP client builder for tests. The package's reqwest speaks TLS with
+/// rustls and no built-in provider, so the provider the server installs is
+/// installed first.
+pub(crate) fn http_client_builder() -> reqwest::ClientBuilder {
+    connect_sessions::webhooks::worker::install_tls_provider();
+    reqwest::Client::builder()
+}
+
+/// An HTTP client for tests (see [`http_client_builder`]).
+pub(crate) fn http_client() -> reqwest::Client {
+    http_client_builder()
+        .build()
+        .expect("cannot build an HTTP client")
+}
+
 /// Starts the application with the default settings.
 pub(crate) async fn spawn_app() -> TestApp {
     spawn_app_with(ApiConfig::default()).await
 }
 
-/// Starts the application with `config`.
+/// Starts the application with `config`; its webhook worker looks for work
+/// every second.
 pub(crate) async fn spawn_app_with(config: ApiConfig) -> TestApp {
+    spawn_app_delivering(config, DeliverySettings::default()).await
+}
+
+/// Starts the application with `config` and a webhook worker run by `webhooks`.
+pub(crate) async fn spawn_app_delivering(config: ApiConfig, webhooks: DeliverySettings) -> TestApp {
     init_logs();
     let database = TestDatabase::create().await;
     let store = database.open_store().await;
@@ -182,7 +204,8 @@ pub(crate) async fn spawn_app_with(config: ApiConfig) -> TestApp {
     let app = App::build("127.0.0.1:0".parse().expect("valid address"), state)
         .await
         .expect("cannot build the application")
-        .with_pruning(None);
+        .with_pruning(None)
+        .with_webhooks(Some(webhooks));
     let address = format!("http://127.0.0.1:{}", app.port());
     tokio::spawn(app.run_until(std::future::pending()));
 
@@ -193,7 +216,7 @@ pub(crate) async fn spawn_app_with(config: ApiConfig) -> TestApp {
         database,
         platform: PlatformKeys::of(&platform),
         other_platform: PlatformKeys::of(&other_platform),
-        client: reqwest::Client::new(),
+        client: http_client(),
         store,
         keyring,
     }

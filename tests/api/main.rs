@@ -23,4 +23,6 @@ mod onboarding;
 mod openapi;
 mod store_contract;
 mod store_races;
+mod test_double;
+mod webhooks;
 mod wire;

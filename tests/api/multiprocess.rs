@@ -34,6 +34,7 @@ use connect_sessions::domain::keys::random_alphanumeric;
 use connect_sessions::domain::mode::Mode;
 use connect_sessions::domain::onboarding::verification::Verifier;
 use connect_sessions::domain::platform::{NewPlatform, Tenant};
+use connect_sessions::domain::webhooks::RequestRef;
 use connect_sessions::http::form::{self, FormLimits};
 use connect_sessions::idempotency::{
     Attempt, BeginOutcome, Fingerprint, IdempotencyKey, IdempotencyScope, KeyRealm, LEASE,
@@ -198,7 +199,7 @@ async fn two_servers_starting_together_on_an_empty_database_create_one_default_p
     assert_eq!(creators, 1, "{printed:?}");
     assert_eq!(database.count("platforms").await, 1);
     // Each migration applied once.
-    assert_eq!(database.count("_sqlx_migrations").await, 2);
+    assert_eq!(database.count("_sqlx_migrations").await, 4);
     let secret_key = printed
         .iter()
         .flat_map(|text| text.lines())
@@ -482,7 +483,13 @@ async fn background_pruning_on_two_servers_deletes_every_expired_row_once_withou
     )
     .unwrap();
     store
-        .insert_account(&account, None, account.created, None)
+        .insert_account(
+            &account,
+            None,
+            account.created,
+            &RequestRef::default(),
+            None,
+        )
         .await
         .unwrap();
     let components = ResolvedComponents::resolve(
@@ -611,7 +618,7 @@ async fn background_pruning_on_two_servers_deletes_every_expired_row_once_withou
             server.name()
         );
         let pruned: u64 = server
-            .log_events("pruned expired sessions and idempotency keys")
+            .log_events("pruned expired sessions, idempotency keys and events")
             .iter()
             .map(|event| event["pruned"].as_u64().unwrap())
             .sum();

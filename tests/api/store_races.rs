@@ -10,6 +10,7 @@ use connect_sessions::domain::embedded_session::NewEmbeddedSession;
 use connect_sessions::domain::mode::Mode;
 use connect_sessions::domain::onboarding::verification::Verifier;
 use connect_sessions::domain::platform::{NewPlatform, Tenant};
+use connect_sessions::domain::webhooks::RequestRef;
 use connect_sessions::store::{ClaimOutcome, SessionInsertOutcome};
 use std::time::Duration;
 
@@ -50,7 +51,13 @@ async fn sessions_created_while_their_account_is_deleted_are_all_revoked_or_refu
         )
         .unwrap();
         store
-            .insert_account(&account, None, account.created, None)
+            .insert_account(
+                &account,
+                None,
+                account.created,
+                &RequestRef::default(),
+                None,
+            )
             .await
             .unwrap();
         let sessions: Vec<NewAccountSession> = (0..8)

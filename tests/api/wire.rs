@@ -1033,6 +1033,23 @@ async fn no_key_or_client_secret_ever_appears_in_the_logs() {
                 ),
             )
             .await;
+        // Identity secrets, sent by the platform and by the account itself.
+        let id_number = "987654320";
+        let tax_id = "876543219";
+        let identity = server
+            .post(
+                &format!("/v1/accounts/{account}"),
+                &key,
+                &format!("business_type=company&company[tax_id]={tax_id}"),
+            )
+            .await;
+        let person = server
+            .post(
+                "/v1/account/persons",
+                &em_key,
+                &format!("first_name=Jane&id_number={id_number}"),
+            )
+            .await;
         let own = server.get("/v1/account", &em_key).await;
         let revoked = server
             .post("/v1/account_sessions/revoke", &key, &claim_body)
@@ -1050,6 +1067,7 @@ async fn no_key_or_client_secret_ever_appears_in_the_logs() {
             (bank.status, own.status, revoked.status, after.status),
             (200, 200, 200, 401)
         );
+        assert_eq!((identity.status, person.status), (200, 200));
         assert!(
             logs.contains("account session created"),
             "the capture works ({format}): {logs}"
@@ -1063,6 +1081,8 @@ async fn no_key_or_client_secret_ever_appears_in_the_logs() {
             ("the client secret", secret),
             ("the em_ key", em_key.as_str()),
             ("the bank account number", account_number),
+            ("the ID number", id_number),
+            ("the tax ID", tax_id),
         ] {
             // The random part alone must not appear either.
             let tail = &text[text.len().saturating_sub(20)..];

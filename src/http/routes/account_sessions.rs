@@ -164,7 +164,7 @@ async fn create_account_session(
                 SessionInsertOutcome::Created(saved) => saved,
                 SessionInsertOutcome::AccountMissing => return Err(missing(None)),
             };
-            tracing::info!(account = %session.account, "account session created");
+            tracing::debug!(account = %session.account, "account session created");
             Ok(Written::new(response, saved))
         },
     )
@@ -216,7 +216,7 @@ async fn claim_account_session(
                 .await?
             {
                 ClaimOutcome::Claimed(session, saved) => {
-                    tracing::info!(embedded_session = %session.id, account = %session.account, "client secret claimed");
+                    tracing::debug!(embedded_session = %session.id, account = %session.account, "client secret claimed");
                     Ok(Written::new(EmbeddedSessionResponse::new(session, Some(key)), saved))
                 }
                 ClaimOutcome::NotFound => Err(ApiError::UnknownClientSecret),

@@ -15,9 +15,11 @@ use crate::domain::external_account::{
 };
 use crate::domain::ids::{AccountId, ExternalAccountId};
 use crate::domain::wire::{AccountObject, BankAccountObject, Viewer};
-use crate::http::account_changes::{forbidden, new_bank_account, refused, verifier};
+use crate::http::account_changes::{author, forbidden, new_bank_account, refused, verifier};
 use crate::http::error::ApiError;
-use crate::http::extract::{FromParams, NoParams, SecretKeyAuth, StripeForm, StripeQuery};
+use crate::http::extract::{
+    EventRequest, FromParams, NoParams, SecretKeyAuth, StripeForm, StripeQuery,
+};
 use crate::http::form::{Params, first_leaf_param};
 use crate::http::idempotent::{Idempotent, Written};
 use crate::http::onboarding_params::{
@@ -227,6 +229,7 @@ impl FromParams for UpdateAccountParams {
 async fn create_account(
     State(state): State<AppState>,
     auth: SecretKeyAuth,
+    request: EventRequest,
     form: StripeForm<CreateAccountParams>,
 ) -> Idempotent<AccountObject> {
     let tenant = auth.tenant.clone();
@@ -273,7 +276,7 @@ async fn create_account(
             });
             let (account, saved) = state
                 .store
-                .insert_account(&account, bank.as_ref(), now, save)
+                .insert_account(&account, bank.as_ref(), now, &request.0, save)
                 .await?;
             state.caches.remember_account(&account);
             tracing::info!(account = %account.id, "account created");
@@ -342,9 +345,10 @@ async fn update_account(
     State(state): State<AppState>,
     Path(id): Path<String>,
     auth: SecretKeyAuth,
+    request: EventRequest,
     form: StripeForm<UpdateAccountParams>,
 ) -> Idempotent<AccountObject> {
-    let checks = verifier(&state, auth.tenant.mode);
+    let author = author(&state, auth.tenant.mode, Writer::Platform, &request);
     form.run_idempotent(
         &state,
         &auth.tenant,
@@ -357,12 +361,11 @@ async fn update_account(
             let parsed = AccountId::parse(&id).ok_or_else(|| no_access(&auth, &id))?;
             let change = AccountChange {
                 update,
-                writer: Writer::Platform,
-                verifier: checks,
+                author,
                 external_account: external_account
                     .map(|details| new_bank_account(&state, parsed.clone(), details, true)),
             };
-            let now = checks.now;
+            let now = change.author.now();
             let save = saver.on_success(move |account: &Account| {
                 AccountObject::new(account, now, Viewer::Platform)
             });
@@ -491,6 +494,7 @@ async fn create_bank_account(
     State(state): State<AppState>,
     Path(id): Path<String>,
     auth: SecretKeyAuth,
+    request: EventRequest,
     form: StripeForm<CreateBankAccountParams>,
 ) -> Idempotent<BankAccountObject> {
     form.run_idempotent(
@@ -507,7 +511,12 @@ async fn create_bank_account(
             let save = saver.on_success(|bank: &BankAccount| BankAccountObject::new(bank));
             match state
                 .store
-                .insert_bank_account(&auth.tenant, &new, Writer::Platform, save)
+                .insert_bank_account(
+                    &auth.tenant,
+                    &new,
+                    &author(&state, auth.tenant.mode, Writer::Platform, &request),
+                    save,
+                )
                 .await?
             {
                 BankAccountInsertOutcome::Created(bank, saved) => {
@@ -574,6 +583,7 @@ async fn update_bank_account(
     State(state): State<AppState>,
     Path((id, bank_account)): Path<(String, String)>,
     auth: SecretKeyAuth,
+    request: EventRequest,
     form: StripeForm<UpdateBankAccountParams>,
 ) -> Idempotent<BankAccountObject> {
     form.run_idempotent(
@@ -587,7 +597,14 @@ async fn update_bank_account(
             let save = saver.on_success(|bank: &BankAccount| BankAccountObject::new(bank));
             match state
                 .store
-                .update_bank_account(&auth.tenant, &account, &bank_id, &update, save)
+                .update_bank_account(
+                    &auth.tenant,
+                    &account,
+                    &bank_id,
+                    &update,
+                    &author(&state, auth.tenant.mode, Writer::Platform, &request),
+                    save,
+                )
                 .await?
             {
                 BankAccountChangeOutcome::Done((bank, saved)) => {
@@ -609,6 +626,7 @@ async fn delete_bank_account(
     State(state): State<AppState>,
     Path((id, bank_account)): Path<(String, String)>,
     auth: SecretKeyAuth,
+    request: EventRequest,
     StripeQuery(NoParams): StripeQuery<NoParams>,
 ) -> Result<Json<DeletedResponse<ExternalAccountId>>, ApiError> {
     let account = tenant_account(&state, &auth, &id).await?;
@@ -616,7 +634,12 @@ async fn delete_bank_account(
         .ok_or_else(|| no_such_bank_account(&bank_account))?;
     match state
         .store
-        .delete_bank_account(&auth.tenant, &account.id, &bank_id, Writer::Platform)
+        .delete_bank_account(
+            &auth.tenant,
+            &account.id,
+            &bank_id,
+            &author(&state, auth.tenant.mode, Writer::Platform, &request),
+        )
         .await?
     {
         BankAccountChangeOutcome::Done(_) => {

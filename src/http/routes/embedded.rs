@@ -15,12 +15,12 @@ use crate::domain::onboarding::changes::PersonUpdate;
 use crate::domain::onboarding::identity::Person;
 use crate::domain::wire::{AccountObject, BankAccountObject, PersonObject, Viewer, person_object};
 use crate::http::account_changes::{
-    PersonListParams, PersonParams, forbidden, list_persons, new_bank_account, no_such_person,
-    person_answer, refused, retrieve_person, verifier,
+    PersonListParams, PersonParams, author, forbidden, list_persons, new_bank_account,
+    no_such_person, person_answer, refused, retrieve_person,
 };
 use crate::http::error::ApiError;
 use crate::http::extract::{
-    EmbeddedAuth, FromParams, NoParams, RequestOrigin, StripeForm, StripeQuery,
+    EmbeddedAuth, EventRequest, FromParams, NoParams, RequestOrigin, StripeForm, StripeQuery,
 };
 use crate::http::form::Params;
 use crate::http::idempotent::{Idempotent, Written};
@@ -183,24 +183,24 @@ async fn update_own_account(
     State(state): State<AppState>,
     auth: EmbeddedAuth,
     origin: RequestOrigin,
+    request: EventRequest,
     form: StripeForm<UpdateOwnAccountParams>,
 ) -> Idempotent<AccountObject> {
     if let Err(denied) = auth.require(Capability::UpdateAccount) {
         return denied.into();
     }
     let tenant = auth.tenant();
-    let checks = verifier(&state, tenant.mode);
+    let author = author(&state, tenant.mode, Writer::Account, &request);
     form.run_idempotent(
         &state,
         &tenant,
         KeyRealm::Embedded(auth.session.id.clone()),
         async |UpdateOwnAccountParams(mut update), saver| {
-            let now = checks.now;
+            let now = author.now();
             fill_terms(&mut update, &origin, now);
             let change = AccountChange {
                 update,
-                writer: Writer::Account,
-                verifier: checks,
+                author,
                 external_account: None,
             };
             let save = saver.on_success(move |account: &Account| {
@@ -263,6 +263,7 @@ async fn change_own_person(
     state: &AppState,
     auth: &EmbeddedAuth,
     person: &str,
+    request: &EventRequest,
     form: StripeForm<PersonParams>,
     change: fn(PersonId, PersonUpdate) -> PersonChange,
 ) -> Idempotent<PersonObject> {
@@ -270,14 +271,14 @@ async fn change_own_person(
         return denied.into();
     }
     let tenant = auth.tenant();
-    let checks = verifier(state, tenant.mode);
+    let author = author(state, tenant.mode, Writer::Account, request);
     form.run_idempotent(
         state,
         &tenant,
         KeyRealm::Embedded(auth.session.id.clone()),
         async |PersonParams(update), saver| {
             let person_id = PersonId::parse(person).ok_or_else(|| no_such_person(person))?;
-            let now = checks.now;
+            let now = author.now();
             let save = saver.on_success(move |(person, account): &(Person, Account)| {
                 person_object(person, account, now)
             });
@@ -287,8 +288,7 @@ async fn change_own_person(
                     &tenant,
                     &auth.session.account,
                     &change(person_id, update),
-                    Writer::Account,
-                    &checks,
+                    &author,
                     save,
                 )
                 .await?;
@@ -311,10 +311,12 @@ async fn change_own_person(
 async fn create_own_person(
     State(state): State<AppState>,
     auth: EmbeddedAuth,
+    request: EventRequest,
     form: StripeForm<PersonParams>,
 ) -> Idempotent<PersonObject> {
     let new_id = PersonId::generate();
-    change_own_person(&state, &auth, new_id.as_str(), form, PersonChange::Create).await
+    let person = new_id.as_str();
+    change_own_person(&state, &auth, person, &request, form, PersonChange::Create).await
 }
 
 #[tracing::instrument(skip_all, fields(person = %person))]
@@ -322,9 +324,10 @@ async fn update_own_person(
     State(state): State<AppState>,
     Path(person): Path<String>,
     auth: EmbeddedAuth,
+    request: EventRequest,
     form: StripeForm<PersonParams>,
 ) -> Idempotent<PersonObject> {
-    change_own_person(&state, &auth, &person, form, PersonChange::Update).await
+    change_own_person(&state, &auth, &person, &request, form, PersonChange::Update).await
 }
 
 #[tracing::instrument(skip_all, fields(person = %person))]
@@ -332,6 +335,7 @@ async fn delete_own_person(
     State(state): State<AppState>,
     Path(person): Path<String>,
     auth: EmbeddedAuth,
+    request: EventRequest,
     StripeQuery(NoParams): StripeQuery<NoParams>,
 ) -> Result<Json<DeletedResponse<PersonId>>, ApiError> {
     auth.require(Capability::UpdateAccount)?;
@@ -342,8 +346,7 @@ async fn delete_own_person(
             &auth.tenant(),
             &auth.session.account,
             &PersonChange::Delete(person_id),
-            Writer::Account,
-            &verifier(&state, auth.session.mode),
+            &author(&state, auth.session.mode, Writer::Account, &request),
             None,
         )
         .await?;
@@ -406,6 +409,7 @@ impl FromParams for CreateOwnBankAccountParams {
 async fn create_own_bank_account(
     State(state): State<AppState>,
     auth: EmbeddedAuth,
+    request: EventRequest,
     form: StripeForm<CreateOwnBankAccountParams>,
 ) -> Idempotent<BankAccountObject> {
     if let Err(denied) = auth.require(Capability::ManageExternalAccounts) {
@@ -425,7 +429,12 @@ async fn create_own_bank_account(
             let save = saver.on_success(|bank: &BankAccount| BankAccountObject::new(bank));
             match state
                 .store
-                .insert_bank_account(&tenant, &new, Writer::Account, save)
+                .insert_bank_account(
+                    &tenant,
+                    &new,
+                    &author(&state, tenant.mode, Writer::Account, &request),
+                    save,
+                )
                 .await?
             {
                 BankAccountInsertOutcome::Created(bank, saved) => {
@@ -448,6 +457,7 @@ async fn delete_own_bank_account(
     State(state): State<AppState>,
     Path(id): Path<String>,
     auth: EmbeddedAuth,
+    request: EventRequest,
     StripeQuery(NoParams): StripeQuery<NoParams>,
 ) -> Result<Json<DeletedResponse<ExternalAccountId>>, ApiError> {
     auth.require(Capability::ManageExternalAccounts)?;
@@ -462,7 +472,7 @@ async fn delete_own_bank_account(
             &auth.tenant(),
             &auth.session.account,
             &parsed,
-            Writer::Account,
+            &author(&state, auth.session.mode, Writer::Account, &request),
         )
         .await?
     {

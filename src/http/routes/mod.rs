@@ -4,10 +4,14 @@
 
 pub mod account_sessions;
 pub mod accounts;
+pub mod connect_js;
 pub mod embedded;
+pub mod events;
 pub mod health;
 pub mod openapi;
 pub mod persons;
+pub mod test_helpers;
+pub mod webhook_endpoints;
 
 /// One endpoint the server answers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,6 +56,12 @@ pub const ENDPOINTS: &[Endpoint] = &[
         "/v1/openapi.json",
         "GetOpenapi",
         "This server's OpenAPI document",
+    ),
+    endpoint(
+        "GET",
+        "/connect-js/v1.0/connect.js",
+        "GetConnectJs",
+        "The offline runtime for Stripe's Connect.js loader (JavaScript)",
     ),
     endpoint(
         "POST",
@@ -238,5 +248,102 @@ pub const ENDPOINTS: &[Endpoint] = &[
         "/v1/account/external_accounts/{id}",
         "DeleteAccountExternalAccountsId",
         "Remove a bank account",
+    ),
+    endpoint(
+        "GET",
+        "/v1/events",
+        "GetEvents",
+        "List events, newest first (30 days)",
+    ),
+    endpoint("GET", "/v1/events/{id}", "GetEventsId", "Retrieve an event"),
+    endpoint(
+        "POST",
+        "/v1/events/{id}/retry",
+        "PostEventsIdRetry",
+        "Send an event to the webhook endpoints again (the Stripe CLI's `events resend`)",
+    ),
+    endpoint(
+        "POST",
+        "/v1/test_helpers/events/{id}/resend",
+        "PostTestHelpersEventsIdResend",
+        "Send an event to the webhook endpoints again",
+    ),
+    endpoint(
+        "POST",
+        "/v1/webhook_endpoints",
+        "PostWebhookEndpoints",
+        "Create a webhook endpoint (its signing secret is answered once)",
+    ),
+    endpoint(
+        "GET",
+        "/v1/webhook_endpoints",
+        "GetWebhookEndpoints",
+        "List webhook endpoints, newest first",
+    ),
+    endpoint(
+        "GET",
+        "/v1/webhook_endpoints/{id}",
+        "GetWebhookEndpointsId",
+        "Retrieve a webhook endpoint",
+    ),
+    endpoint(
+        "POST",
+        "/v1/webhook_endpoints/{id}",
+        "PostWebhookEndpointsId",
+        "Update a webhook endpoint (url, events, disabled, description, metadata)",
+    ),
+    endpoint(
+        "DELETE",
+        "/v1/webhook_endpoints/{id}",
+        "DeleteWebhookEndpointsId",
+        "Delete a webhook endpoint",
+    ),
+    endpoint(
+        "GET",
+        "/v1/webhook_endpoints/{id}/attempts",
+        "GetWebhookEndpointsIdAttempts",
+        "List an endpoint's delivery attempts, newest first",
+    ),
+    endpoint(
+        "GET",
+        "/v1/test_helpers/clock",
+        "GetTestHelpersClock",
+        "The server's clock (test double, --test-clock)",
+    ),
+    endpoint(
+        "POST",
+        "/v1/test_helpers/clock/advance",
+        "PostTestHelpersClockAdvance",
+        "Move the server's clock forward (test double, --test-clock)",
+    ),
+    endpoint(
+        "GET",
+        "/v1/test_helpers/faults",
+        "GetTestHelpersFaults",
+        "List the platform's fault rules (test double, --test-faults)",
+    ),
+    endpoint(
+        "POST",
+        "/v1/test_helpers/faults",
+        "PostTestHelpersFaults",
+        "Install a fault rule (test double, --test-faults)",
+    ),
+    endpoint(
+        "DELETE",
+        "/v1/test_helpers/faults",
+        "DeleteTestHelpersFaults",
+        "Remove the platform's fault rules (test double, --test-faults)",
+    ),
+    endpoint(
+        "GET",
+        "/v1/test_helpers/requests",
+        "GetTestHelpersRequests",
+        "The platform's latest test-mode requests (test double, --request-log)",
+    ),
+    endpoint(
+        "POST",
+        "/v1/test_helpers/reset",
+        "PostTestHelpersReset",
+        "Delete the platform's test-mode objects (test double, --test-reset)",
     ),
 ];

@@ -12,11 +12,11 @@ use crate::domain::ids::{AccountId, PersonId};
 use crate::domain::onboarding::identity::Person;
 use crate::domain::wire::{PersonObject, person_object};
 use crate::http::account_changes::{
-    PersonListParams, PersonParams, forbidden, list_persons, no_such_person, person_answer,
-    retrieve_person, verifier,
+    PersonListParams, PersonParams, author, forbidden, list_persons, no_such_person, person_answer,
+    retrieve_person,
 };
 use crate::http::error::ApiError;
-use crate::http::extract::{NoParams, SecretKeyAuth, StripeForm, StripeQuery};
+use crate::http::extract::{EventRequest, NoParams, SecretKeyAuth, StripeForm, StripeQuery};
 use crate::http::idempotent::Idempotent;
 use crate::http::responses::{DeletedResponse, ListResponse};
 use crate::http::state::AppState;
@@ -94,13 +94,13 @@ async fn retrieve_account_person(
 async fn change_person<T: serde::Serialize + Send + 'static>(
     state: &AppState,
     auth: &SecretKeyAuth,
-    id: &str,
-    person: &str,
+    (id, person): (&str, &str),
+    request: &EventRequest,
     form: StripeForm<PersonParams>,
     change: fn(PersonId, crate::domain::onboarding::changes::PersonUpdate) -> PersonChange,
     render: fn(&Person, &Account, crate::clock::Timestamp) -> T,
 ) -> Idempotent<T> {
-    let checks = verifier(state, auth.tenant.mode);
+    let author = author(state, auth.tenant.mode, Writer::Platform, request);
     form.run_idempotent(
         state,
         &auth.tenant,
@@ -108,7 +108,7 @@ async fn change_person<T: serde::Serialize + Send + 'static>(
         async |PersonParams(update), saver| {
             let account = AccountId::parse(id).ok_or_else(|| no_access(auth, id))?;
             let person_id = PersonId::parse(person).ok_or_else(|| no_such_person(person))?;
-            let now = checks.now;
+            let now = author.now();
             let save = saver.on_success(move |(person, account): &(Person, Account)| {
                 render(person, account, now)
             });
@@ -118,8 +118,7 @@ async fn change_person<T: serde::Serialize + Send + 'static>(
                     &auth.tenant,
                     &account,
                     &change(person_id, update),
-                    Writer::Platform,
-                    &checks,
+                    &author,
                     save,
                 )
                 .await?;
@@ -141,14 +140,15 @@ async fn create_person(
     State(state): State<AppState>,
     Path(id): Path<String>,
     auth: SecretKeyAuth,
+    request: EventRequest,
     form: StripeForm<PersonParams>,
 ) -> Idempotent<PersonObject> {
     let new_id = PersonId::generate();
     change_person(
         &state,
         &auth,
-        &id,
-        new_id.as_str(),
+        (&id, new_id.as_str()),
+        &request,
         form,
         PersonChange::Create,
         person_object,
@@ -161,13 +161,14 @@ async fn update_person(
     State(state): State<AppState>,
     Path((id, person)): Path<(String, String)>,
     auth: SecretKeyAuth,
+    request: EventRequest,
     form: StripeForm<PersonParams>,
 ) -> Idempotent<PersonObject> {
     change_person(
         &state,
         &auth,
-        &id,
-        &person,
+        (&id, &person),
+        &request,
         form,
         PersonChange::Update,
         person_object,
@@ -180,6 +181,7 @@ async fn delete_person(
     State(state): State<AppState>,
     Path((id, person)): Path<(String, String)>,
     auth: SecretKeyAuth,
+    request: EventRequest,
     StripeQuery(NoParams): StripeQuery<NoParams>,
 ) -> Result<Json<DeletedResponse<PersonId>>, ApiError> {
     let account = AccountId::parse(&id).ok_or_else(|| no_access(&auth, &id))?;
@@ -190,8 +192,7 @@ async fn delete_person(
             &auth.tenant,
             &account,
             &PersonChange::Delete(person_id),
-            Writer::Platform,
-            &verifier(&state, auth.tenant.mode),
+            &author(&state, auth.tenant.mode, Writer::Platform, &request),
             None,
         )
         .await?;

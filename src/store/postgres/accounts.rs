@@ -29,17 +29,13 @@ macro_rules! tenant_account {
 }
 
 impl AccountRows for PgConn {
-    async fn insert_account(
-        &mut self,
-        account: &Account,
-        next_check_at: Option<Timestamp>,
-    ) -> Result<(), StoreError> {
+    async fn insert_account(&mut self, account: &Account) -> Result<(), StoreError> {
         self.run(
             query(
                 "insert into accounts (id, platform_id, livemode, fees_payer, losses_payments,
                      requirement_collection, stripe_dashboard, country, email, metadata,
-                     capabilities, profile, created, next_check_at)
-                 values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+                     capabilities, profile, created)
+                 values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
             )
             .bind(account.id.as_str())
             .bind(account.platform.as_str())
@@ -53,8 +49,7 @@ impl AccountRows for PgConn {
             .bind(rows::to_json(&account.metadata)?)
             .bind(rows::capabilities_json(account)?)
             .bind(rows::profile_json(account)?)
-            .bind(account.created.as_secs())
-            .bind(next_check_at.map(Timestamp::as_secs)),
+            .bind(account.created.as_secs()),
         )
         .await
         .map(drop)
@@ -139,24 +134,18 @@ impl AccountRows for PgConn {
         .map(drop)
     }
 
-    async fn update_account_fields(
-        &mut self,
-        account: &Account,
-        next_check_at: Option<Timestamp>,
-    ) -> Result<(), StoreError> {
+    async fn update_account_fields(&mut self, account: &Account) -> Result<(), StoreError> {
         self.run(
             query(
                 "update accounts
-                 set email = $2, metadata = $3, capabilities = $4, profile = $5,
-                     next_check_at = $6
+                 set email = $2, metadata = $3, capabilities = $4, profile = $5
                  where id = $1",
             )
             .bind(account.id.as_str())
             .bind(account.email.as_deref())
             .bind(rows::to_json(&account.metadata)?)
             .bind(rows::capabilities_json(account)?)
-            .bind(rows::profile_json(account)?)
-            .bind(next_check_at.map(Timestamp::as_secs)),
+            .bind(rows::profile_json(account)?),
         )
         .await
         .map(drop)

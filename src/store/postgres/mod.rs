@@ -29,9 +29,12 @@
 
 mod accounts;
 mod bank_accounts;
+mod events;
 mod idempotency_keys;
 mod platforms;
 mod sessions;
+mod test_double;
+mod webhooks;
 
 use std::borrow::Cow;
 use std::str::FromStr;
@@ -70,6 +73,16 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         2,
         "onboarding",
         include_str!("../../../migrations/postgres/0002_onboarding.sql"),
+    ),
+    (
+        3,
+        "events",
+        include_str!("../../../migrations/postgres/0003_events.sql"),
+    ),
+    (
+        4,
+        "test double",
+        include_str!("../../../migrations/postgres/0004_test_double.sql"),
     ),
 ];
 
@@ -144,7 +157,17 @@ impl PostgresStore {
         url: &SecretString,
         settings: &PostgresSettings,
     ) -> Result<(), StoreError> {
-        migrate_with(&connect_options(url)?, settings).await
+        migrate_with(&connect_options(url)?, settings, i64::MAX).await
+    }
+
+    /// Applies the migrations up to `version` only: for tests that build a
+    /// database as an older release left it.
+    pub async fn migrate_up_to(
+        url: &SecretString,
+        settings: &PostgresSettings,
+        version: i64,
+    ) -> Result<(), StoreError> {
+        migrate_with(&connect_options(url)?, settings, version).await
     }
 }
 
@@ -153,7 +176,7 @@ impl PostgresBackend {
     /// returns a backend whose pool connects on demand.
     pub async fn open(url: &SecretString, settings: &PostgresSettings) -> Result<Self, StoreError> {
         let options = connect_options(url)?;
-        migrate_with(&options, settings).await?;
+        migrate_with(&options, settings, i64::MAX).await?;
         let session = options.options([
             ("statement_timeout", millis(settings.statement_timeout)),
             (
@@ -369,6 +392,7 @@ fn millis(duration: Duration) -> u128 {
 async fn migrate_with(
     options: &PgConnectOptions,
     settings: &PostgresSettings,
+    up_to: i64,
 ) -> Result<(), StoreError> {
     let mut conn = tokio::time::timeout(
         settings.acquire_timeout,
@@ -383,6 +407,7 @@ async fn migrate_with(
     })??;
     let migrations = MIGRATIONS
         .iter()
+        .filter(|&&(version, _, _)| version <= up_to)
         .map(|&(version, description, sql)| {
             Migration::new(
                 version,

@@ -3,8 +3,9 @@
 use sqlx_core::query::query;
 
 use crate::clock::Timestamp;
+use crate::domain::ids::PlatformId;
 use crate::domain::keys::SecretHash;
-use crate::domain::platform::{KeyGrant, NewPlatform};
+use crate::domain::platform::{KeyGrant, NewPlatform, StoredKey};
 use crate::store::StoreError;
 use crate::store::platforms::PlatformRows;
 use crate::store::rows::{self, RowReader};
@@ -38,6 +39,45 @@ impl PlatformRows for PgConn {
             .await?;
         }
         Ok(())
+    }
+
+    async fn insert_platform_if_absent(
+        &mut self,
+        id: &PlatformId,
+        name: &str,
+        created: Timestamp,
+    ) -> Result<(), StoreError> {
+        self.run(
+            query(
+                "insert into platforms (id, name, created) values ($1, $2, $3)
+                 on conflict (id) do nothing",
+            )
+            .bind(id.as_str())
+            .bind(name)
+            .bind(created.as_secs()),
+        )
+        .await
+        .map(drop)
+    }
+
+    async fn insert_key_if_absent(
+        &mut self,
+        platform: &PlatformId,
+        key: &StoredKey,
+    ) -> Result<(), StoreError> {
+        self.run(
+            query(
+                "insert into api_keys (key_hash, platform_id, kind, livemode)
+                 values ($1, $2, $3, $4)
+                 on conflict (key_hash) do nothing",
+            )
+            .bind(key.hash.as_bytes().as_slice())
+            .bind(platform.as_str())
+            .bind(key.kind.as_str())
+            .bind(key.mode.is_live()),
+        )
+        .await
+        .map(drop)
     }
 
     async fn lock_platforms(&mut self) -> Result<(), StoreError> {

@@ -15,16 +15,12 @@ use crate::store::rows;
 use super::SqliteConn;
 
 impl AccountRows for SqliteConn {
-    async fn insert_account(
-        &mut self,
-        account: &Account,
-        next_check_at: Option<Timestamp>,
-    ) -> Result<(), StoreError> {
+    async fn insert_account(&mut self, account: &Account) -> Result<(), StoreError> {
         self.execute(
             "insert into accounts (id, platform_id, livemode, fees_payer, losses_payments,
                  requirement_collection, stripe_dashboard, country, email, metadata,
-                 capabilities, profile, created, next_check_at)
-             values (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+                 capabilities, profile, created)
+             values (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
             params![
                 account.id.as_str(),
                 account.platform.as_str(),
@@ -39,7 +35,6 @@ impl AccountRows for SqliteConn {
                 rows::capabilities_json(account)?,
                 rows::profile_json(account)?,
                 account.created.as_secs(),
-                next_check_at.map(Timestamp::as_secs),
             ],
         )?;
         Ok(())
@@ -111,14 +106,10 @@ impl AccountRows for SqliteConn {
         Ok(())
     }
 
-    async fn update_account_fields(
-        &mut self,
-        account: &Account,
-        next_check_at: Option<Timestamp>,
-    ) -> Result<(), StoreError> {
+    async fn update_account_fields(&mut self, account: &Account) -> Result<(), StoreError> {
         self.execute(
             "update accounts
-             set email = ?2, metadata = ?3, capabilities = ?4, profile = ?5, next_check_at = ?6
+             set email = ?2, metadata = ?3, capabilities = ?4, profile = ?5
              where id = ?1",
             params![
                 account.id.as_str(),
@@ -126,7 +117,6 @@ impl AccountRows for SqliteConn {
                 rows::to_json(&account.metadata)?,
                 rows::capabilities_json(account)?,
                 rows::profile_json(account)?,
-                next_check_at.map(Timestamp::as_secs),
             ],
         )?;
         Ok(())

@@ -20,9 +20,12 @@
 
 mod accounts;
 mod bank_accounts;
+mod events;
 mod idempotency_keys;
 mod platforms;
 mod sessions;
+mod test_double;
+mod webhooks;
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
@@ -64,6 +67,10 @@ fn migration_steps() -> Vec<M<'static>> {
         M::up(include_str!(
             "../../../migrations/sqlite/0005_onboarding.sql"
         )),
+        M::up(include_str!("../../../migrations/sqlite/0006_events.sql")),
+        M::up(include_str!(
+            "../../../migrations/sqlite/0007_test_double.sql"
+        )),
     ]
 }
 
@@ -76,6 +83,8 @@ pub struct SqliteBackend {
     path: PathBuf,
     writer: mpsc::Sender<WriteJob>,
     readers: crossbeam_channel::Sender<ReadJob>,
+    /// Dropped with the backend, which stops the checkpointer thread.
+    _checkpointer: crossbeam_channel::Sender<()>,
 }
 
 /// A connection owned by the writer or a reader thread. Its statements run
@@ -188,10 +197,17 @@ impl SqliteBackend {
                 })
                 .map_err(|e| StoreError::Unavailable(format!("starting a reader: {e}")))?;
         }
+        let (stop_tx, stop_rx) = crossbeam_channel::bounded::<()>(0);
+        let checkpoint_conn = open_checkpointer(path)?;
+        std::thread::Builder::new()
+            .name("sqlite-checkpoint".to_owned())
+            .spawn(move || run_checkpointer(&checkpoint_conn, &stop_rx))
+            .map_err(|e| StoreError::Unavailable(format!("starting the checkpointer: {e}")))?;
         Ok(Self {
             path: path.to_path_buf(),
             writer: write_tx,
             readers: read_tx,
+            _checkpointer: stop_tx,
         })
     }
 
@@ -361,11 +377,17 @@ fn open_writer(path: &Path) -> Result<Connection, StoreError> {
     // Switching a new file to WAL does not wait for another process's lock
     // (the busy handler is not consulted), so processes opening one new file
     // at once retry it.
+    // The writer never checkpoints (wal_autocheckpoint = 0): a checkpoint on
+    // the commit path stalls every write of the batch behind it. The
+    // checkpointer thread does it instead (see `run_checkpointer`), and
+    // journal_size_limit gives the WAL file back once it is reset.
     retry_while_contended(|| {
         conn.execute_batch(
             "pragma journal_mode = wal;
              pragma synchronous = full;
              pragma cache_size = -16384;
+             pragma wal_autocheckpoint = 0;
+             pragma journal_size_limit = 67108864;
              pragma foreign_keys = off;",
         )
     })
@@ -400,6 +422,55 @@ fn retry_while_contended<T, E>(mut attempt: impl FnMut() -> Result<T, E>) -> Res
             result => return result,
         }
     }
+}
+
+/// How often the checkpointer looks at the WAL.
+const CHECKPOINT_INTERVAL: std::time::Duration = std::time::Duration::from_millis(100);
+
+/// WAL pages (4 KiB each) beyond which the checkpointer, if passive
+/// checkpoints cannot keep up (readers hold old pages), waits for readers
+/// to finish and restarts the WAL: a bound on the WAL of about 256 MiB.
+const WAL_RESTART_PAGES: i64 = 65_536;
+
+/// Opens the checkpointer's connection (read-write, no migrations: the
+/// writer applied them).
+fn open_checkpointer(path: &Path) -> Result<Connection, StoreError> {
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .map_err(database)?;
+    conn.busy_timeout(std::time::Duration::from_millis(u64::from(BUSY_TIMEOUT_MS)))
+        .map_err(database)?;
+    Ok(conn)
+}
+
+/// The checkpointer thread: copies committed WAL pages into the database
+/// file off the commit path, so writes never wait for a checkpoint. A
+/// passive checkpoint never blocks the writer or the readers; the WAL starts
+/// over at its beginning on the first commit after a checkpoint that copied
+/// everything. Stops when the backend is dropped.
+fn run_checkpointer(conn: &Connection, stop: &crossbeam_channel::Receiver<()>) {
+    while let Err(crossbeam_channel::RecvTimeoutError::Timeout) =
+        stop.recv_timeout(CHECKPOINT_INTERVAL)
+    {
+        let passive = checkpoint(conn, "passive");
+        if let Ok((log, copied)) = passive
+            && log > WAL_RESTART_PAGES
+            && copied < log
+        {
+            // Readers keep the WAL from being copied whole: wait for them
+            // (up to the busy timeout) and restart it, so it stays bounded.
+            let _ = checkpoint(conn, "restart");
+        }
+    }
+}
+
+/// Runs one checkpoint in `mode`; the WAL's pages and how many are copied.
+fn checkpoint(conn: &Connection, mode: &str) -> rusqlite::Result<(i64, i64)> {
+    conn.query_row(&format!("pragma wal_checkpoint({mode})"), [], |row| {
+        Ok((row.get(1)?, row.get(2)?))
+    })
 }
 
 /// Opens a read-only connection.
@@ -489,6 +560,41 @@ impl From<rusqlite::Error> for StoreError {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::clock::Timestamp;
+    use crate::domain::platform::NewPlatform;
+    use crate::store::PlatformStore;
+
+    /// The writer never checkpoints; the checkpointer copies committed pages
+    /// into the database file by itself, shortly after they are written.
+    #[tokio::test]
+    async fn committed_pages_reach_the_database_file_without_the_writer_checkpointing() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("checkpoints.db");
+        let store = SqliteStore::open(&path, 1).await.unwrap();
+        for n in 0..50 {
+            let platform = NewPlatform::generate(format!("platform {n}"));
+            store
+                .create_platform(&platform, Timestamp::from_secs(n))
+                .await
+                .unwrap();
+        }
+        // The database file alone (no WAL beside it) must hold them.
+        let copy = dir.path().join("copy.db");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        let count = loop {
+            std::fs::copy(&path, &copy).unwrap();
+            let count: i64 = Connection::open(&copy)
+                .and_then(|conn| {
+                    conn.query_row("select count(*) from platforms", [], |row| row.get(0))
+                })
+                .unwrap_or(0);
+            if count == 50 || std::time::Instant::now() > deadline {
+                break count;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        };
+        assert_eq!(count, 50);
+    }
 
     #[test]
     fn several_processes_may_create_one_new_database_at_once() {
@@ -507,7 +613,7 @@ mod tests {
         let version: i64 = conn
             .query_row("pragma user_version", [], |row| row.get(0))
             .unwrap();
-        assert_eq!(version, 5);
+        assert_eq!(version, 7);
     }
 
     /// Migration 4 rebuilds `account_sessions`; a database made by the first
@@ -601,5 +707,68 @@ mod tests {
     /// The migrations as they were before migration 4.
     fn migrations_before_4() -> Migrations<'static> {
         Migrations::new(migration_steps().into_iter().take(3).collect())
+    }
+
+    /// Migration 5 moves the business profile into the account's document
+    /// and turns capability statuses into requested names: an account made
+    /// before it reads back as it was, with nothing onboarded yet, and its
+    /// oldest bank account becomes the default for its currency.
+    #[tokio::test]
+    async fn accounts_from_before_onboarding_read_back_whole() {
+        use crate::domain::ids::{AccountId, PlatformId};
+        use crate::store::AccountStore;
+
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("v4.db");
+        {
+            let mut conn = Connection::open(&path).unwrap();
+            Migrations::new(migration_steps().into_iter().take(4).collect())
+                .to_latest(&mut conn)
+                .unwrap();
+            conn.execute_batch(
+                "insert into platforms values ('acct_plat1', 'p', 1);
+                 insert into accounts (id, platform_id, livemode, fees_payer, losses_payments,
+                     requirement_collection, stripe_dashboard, country, email, metadata,
+                     business_profile_name, business_profile_url, capabilities, created)
+                 values ('acct_old1', 'acct_plat1', 0, 'application', 'application',
+                     'application', 'none', 'US', 'a@example.com', '{\"k\":\"v\"}',
+                     'Acme', 'https://acme.example',
+                     '{\"card_payments\":\"inactive\",\"transfers\":\"inactive\"}', 7);
+                 insert into external_accounts (id, account_id, country, currency, last4,
+                     fingerprint, created)
+                 values ('ba_old1', 'acct_old1', 'US', 'usd', '6789', 'fp1', 8),
+                        ('ba_old2', 'acct_old1', 'US', 'usd', '1116', 'fp2', 9);",
+            )
+            .unwrap();
+        }
+        let store = SqliteStore::open(&path, 1).await.unwrap();
+
+        let account = store
+            .find_account(
+                &PlatformId::parse("acct_plat1").unwrap(),
+                &AccountId::parse("acct_old1").unwrap(),
+            )
+            .await
+            .unwrap()
+            .unwrap();
+
+        let profile = &account.profile.business_profile;
+        assert_eq!(profile.name.as_deref(), Some("Acme"));
+        assert_eq!(profile.url.as_deref(), Some("https://acme.example"));
+        assert_eq!(profile.mcc, None);
+        assert_eq!(
+            account.requested_capabilities.iter().collect::<Vec<_>>(),
+            ["card_payments", "transfers"]
+        );
+        assert_eq!(account.email.as_deref(), Some("a@example.com"));
+        assert_eq!(account.metadata.get("k").map(String::as_str), Some("v"));
+        assert_eq!(account.profile.identity.business_type, None);
+        assert!(!account.onboarding_started);
+        let defaults: Vec<(&str, bool)> = account
+            .external_accounts
+            .iter()
+            .map(|bank| (bank.id.as_str(), bank.default_for_currency))
+            .collect();
+        assert_eq!(defaults, [("ba_old1", true), ("ba_old2", false)]);
     }
 }

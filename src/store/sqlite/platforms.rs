@@ -3,8 +3,9 @@
 use rusqlite::params;
 
 use crate::clock::Timestamp;
+use crate::domain::ids::PlatformId;
 use crate::domain::keys::SecretHash;
-use crate::domain::platform::{KeyGrant, NewPlatform};
+use crate::domain::platform::{KeyGrant, NewPlatform, StoredKey};
 use crate::store::StoreError;
 use crate::store::platforms::PlatformRows;
 use crate::store::rows;
@@ -34,6 +35,39 @@ impl PlatformRows for SqliteConn {
                 ],
             )?;
         }
+        Ok(())
+    }
+
+    async fn insert_platform_if_absent(
+        &mut self,
+        id: &PlatformId,
+        name: &str,
+        created: Timestamp,
+    ) -> Result<(), StoreError> {
+        self.execute(
+            "insert into platforms (id, name, created) values (?1, ?2, ?3)
+             on conflict (id) do nothing",
+            params![id.as_str(), name, created.as_secs()],
+        )?;
+        Ok(())
+    }
+
+    async fn insert_key_if_absent(
+        &mut self,
+        platform: &PlatformId,
+        key: &StoredKey,
+    ) -> Result<(), StoreError> {
+        self.execute(
+            "insert into api_keys (key_hash, platform_id, kind, livemode)
+             values (?1, ?2, ?3, ?4)
+             on conflict (key_hash) do nothing",
+            params![
+                key.hash.as_bytes().as_slice(),
+                platform.as_str(),
+                key.kind.as_str(),
+                key.mode.is_live()
+            ],
+        )?;
         Ok(())
     }
 
