@@ -243,14 +243,6 @@ pub trait AccountRows {
         lock: Lock,
     ) -> impl Future<Output = Result<Option<LockedAccount>, StoreError>> + Send;
 
-    /// Records that an account session was created for the account at `at`
-    /// (once: a second record changes nothing).
-    fn mark_onboarding_started(
-        &mut self,
-        id: &AccountId,
-        at: Timestamp,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
-
     /// Writes an account's editable fields.
     fn update_account_fields(
         &mut self,

@@ -40,6 +40,12 @@ impl<C, R, W> Work<C, R> for W where
 {
 }
 
+/// `work`, typed as a unit of work: lets a closure be built before the
+/// guarantee it runs with is chosen (a transaction, or one statement).
+pub fn unit_of_work<C, R, W: Work<C, R>>(work: W) -> W {
+    work
+}
+
 /// A database connection inside a unit of work: every aggregate's statements.
 pub trait Tx:
     PlatformRows

@@ -13,8 +13,7 @@ use crate::domain::embedded_session::{EmbeddedSession, NewEmbeddedSession};
 use crate::domain::keys::SecretHash;
 use crate::domain::platform::Tenant;
 
-use super::accounts::AccountRows;
-use super::engine::{Backend, Lock, SqlStore};
+use super::engine::{Backend, SqlStore, unit_of_work};
 use super::idempotency_keys::{Receipt, save_completion};
 use super::rows::ClaimedSession;
 use super::{Save, StoreError};
@@ -117,28 +116,30 @@ pub trait SessionStore {
 
 /// The session statements a database provides.
 pub trait SessionRows {
-    /// Inserts an account session.
+    /// Inserts an account session for the tenant's account, unless that
+    /// account is missing or deleted (then it answers `false` and writes
+    /// nothing). The account is held from deletion until the transaction ends
+    /// (so `delete_account` revokes the new session too), and its onboarding
+    /// is recorded as started: from the first session on, where Stripe
+    /// collects requirements, the account's identity is its own. One
+    /// statement where the database can do all three in one.
     fn insert_session(
         &mut self,
         tenant: &Tenant,
         session: &NewAccountSession,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
-    /// Marks the tenant's session with this secret claimed at `now`, only if it
-    /// is unclaimed, unrevoked and unexpired; what it returns, if it was.
+    /// Marks the tenant's session with this secret claimed at the claim's
+    /// creation time, only if it is unclaimed, unrevoked and unexpired, and
+    /// then inserts the embedded session the claim creates; what it learned of
+    /// the session, if it won. A concurrent claim (from any process) waits for
+    /// the row, then finds it claimed.
     fn claim_session(
         &mut self,
         tenant: &Tenant,
         secret: SecretHash,
-        now: Timestamp,
-    ) -> impl Future<Output = Result<Option<ClaimedSession>, StoreError>> + Send;
-
-    /// Inserts the embedded session a claim created.
-    fn insert_embedded_session(
-        &mut self,
         claim: &NewEmbeddedSession,
-        secret: SecretHash,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    ) -> impl Future<Output = Result<Option<ClaimedSession>, StoreError>> + Send;
 
     /// The tenant's session with this secret.
     fn select_session(
@@ -190,31 +191,23 @@ impl<B: Backend> SessionStore for SqlStore<B> {
         save: Save<()>,
     ) -> Result<SessionInsertOutcome, StoreError> {
         let (tenant, session) = (tenant.clone(), session.clone());
-        self.backend
-            .transaction(move |tx| {
-                Box::pin(async move {
-                    // The share lock keeps the account from being deleted until
-                    // this session is committed, so `delete_account` revokes it too.
-                    let Some(locked) = tx
-                        .lock_tenant_account(&tenant, &session.account, Lock::Share)
-                        .await?
-                    else {
-                        return Ok(SessionInsertOutcome::AccountMissing);
-                    };
-                    tx.insert_session(&tenant, &session).await?;
-                    // Onboarding starts with the first session: from then on,
-                    // where Stripe collects requirements, the account's
-                    // identity is its own. Written once, so later sessions
-                    // pay only for the read above.
-                    if !locked.onboarding_started {
-                        tx.mark_onboarding_started(&session.account, session.created)
-                            .await?;
-                    }
-                    let receipt = save_completion(tx, save, &()).await?;
-                    Ok(SessionInsertOutcome::Created(receipt))
-                })
+        let unsaved = save.is_none();
+        let work = unit_of_work::<B::Conn, _, _>(move |tx| {
+            Box::pin(async move {
+                if !tx.insert_session(&tenant, &session).await? {
+                    return Ok(SessionInsertOutcome::AccountMissing);
+                }
+                let receipt = save_completion(tx, save, &()).await?;
+                Ok(SessionInsertOutcome::Created(receipt))
             })
-            .await
+        });
+        // Without a response to save, the insert is the whole write: one
+        // statement, so PostgreSQL needs no round trips for begin and commit.
+        if unsaved {
+            self.backend.statement(work).await
+        } else {
+            self.backend.transaction(work).await
+        }
     }
 
     async fn claim_account_session(
@@ -225,35 +218,40 @@ impl<B: Backend> SessionStore for SqlStore<B> {
         save: Save<EmbeddedSession>,
     ) -> Result<ClaimOutcome, StoreError> {
         let (tenant, claim) = (tenant.clone(), claim.clone());
-        self.backend
-            .transaction(move |tx| {
-                Box::pin(async move {
-                    // The conditional update is the single-use guarantee: it
-                    // locks the row, and a concurrent claim (from any process)
-                    // waits for that lock, then finds the row claimed.
-                    let Some(won) = tx.claim_session(&tenant, secret, claim.created).await? else {
-                        // Why it lost: the session's state, read in the same transaction.
-                        return Ok(match tx.select_session(&tenant, secret).await? {
-                            Some(record) => ClaimOutcome::Refused(record.refusal()),
-                            None => ClaimOutcome::NotFound,
-                        });
-                    };
-                    tx.insert_embedded_session(&claim, secret).await?;
-                    let session = EmbeddedSession {
-                        id: claim.id,
-                        platform: tenant.platform,
-                        mode: tenant.mode,
-                        account: won.account,
-                        components: won.components,
-                        expires_at: won.expires_at,
-                        logged_out_at: None,
-                        revoked_at: None,
-                    };
-                    let receipt = save_completion(tx, save, &session).await?;
-                    Ok(ClaimOutcome::Claimed(session, receipt))
-                })
+        let unsaved = save.is_none();
+        let work = unit_of_work::<B::Conn, _, _>(move |tx| {
+            Box::pin(async move {
+                // The conditional update is the single-use guarantee.
+                let Some(won) = tx.claim_session(&tenant, secret, &claim).await? else {
+                    // Why it lost: the session's state, read after the update
+                    // found nothing to claim. Claimed, revoked and expired
+                    // never revert, so the reason read is the reason it lost.
+                    return Ok(match tx.select_session(&tenant, secret).await? {
+                        Some(record) => ClaimOutcome::Refused(record.refusal()),
+                        None => ClaimOutcome::NotFound,
+                    });
+                };
+                let session = EmbeddedSession {
+                    id: claim.id,
+                    platform: tenant.platform,
+                    mode: tenant.mode,
+                    account: won.account,
+                    components: won.components,
+                    expires_at: won.expires_at,
+                    logged_out_at: None,
+                    revoked_at: None,
+                };
+                let receipt = save_completion(tx, save, &session).await?;
+                Ok(ClaimOutcome::Claimed(session, receipt))
             })
-            .await
+        });
+        // Without a response to save, the claim writes with one statement
+        // (the refusal read only follows a statement that changed nothing).
+        if unsaved {
+            self.backend.statement(work).await
+        } else {
+            self.backend.transaction(work).await
+        }
     }
 
     async fn find_embedded_session(

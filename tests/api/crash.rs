@@ -8,7 +8,7 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use rand::RngExt;
 use serde_json::Value;
@@ -316,7 +316,13 @@ async fn everything_acknowledged_survives_sigkill_and_nothing_is_half_written() 
             })
             .collect();
 
-        // Act: kill it mid-flight, at a moment the test does not choose.
+        // Act: kill it mid-flight, at a moment the test does not choose,
+        // once load has reached it (on a busy machine the first answers can
+        // take longer than the whole random delay).
+        let loaded_by = Instant::now() + Duration::from_secs(30);
+        while acked.lock().unwrap().sessions.is_empty() && Instant::now() < loaded_by {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
         let delay = rand::rng().random_range(200..800);
         tokio::time::sleep(Duration::from_millis(delay)).await;
         server.kill_hard();

@@ -115,25 +115,6 @@ impl AccountRows for PgConn {
         .await
     }
 
-    async fn mark_onboarding_started(
-        &mut self,
-        id: &AccountId,
-        at: Timestamp,
-    ) -> Result<(), StoreError> {
-        // Its foreign key takes a key-share lock on the account, which the
-        // session insert's share lock does not conflict with.
-        self.run(
-            query(
-                "insert into account_onboardings (account_id, started_at) values ($1, $2)
-                 on conflict (account_id) do nothing",
-            )
-            .bind(id.as_str())
-            .bind(at.as_secs()),
-        )
-        .await
-        .map(drop)
-    }
-
     async fn update_account_fields(&mut self, account: &Account) -> Result<(), StoreError> {
         self.run(
             query(

@@ -18,68 +18,81 @@ impl SessionRows for PgConn {
         &mut self,
         tenant: &Tenant,
         session: &NewAccountSession,
-    ) -> Result<(), StoreError> {
-        self.run(
-            query(
-                "insert into account_sessions
-                     (secret_hash, platform_id, livemode, account_id, components, created,
-                      expires_at)
-                 values ($1, $2, $3, $4, $5, $6, $7)",
+    ) -> Result<bool, StoreError> {
+        // One statement: the share lock holds the account from deletion
+        // until commit (a concurrent `delete_account` waits, then revokes this
+        // session too, or this statement waits and finds the account deleted),
+        // the insert takes its row from the locked account, and the
+        // onboarding row's foreign key takes only a key-share lock, which the
+        // share lock does not conflict with.
+        let inserted = self
+            .fetch_one_or_none(
+                query(
+                    "with account as (
+                     select id from accounts
+                     where id = $4 and platform_id = $2 and livemode = $3 and deleted_at is null
+                     for share
+                 ), session as (
+                     insert into account_sessions
+                         (secret_hash, platform_id, livemode, account_id, components, created,
+                          expires_at)
+                     select $1, $2, $3, id, $5, $6, $7 from account
+                     returning account_id
+                 ), onboarding as (
+                     insert into account_onboardings (account_id, started_at)
+                     select account_id, $6 from session
+                     on conflict (account_id) do nothing
+                 )
+                 select account_id from session",
+                )
+                .bind(session.secret_hash.as_bytes().as_slice())
+                .bind(tenant.platform.as_str())
+                .bind(tenant.mode.is_live())
+                .bind(session.account.as_str())
+                .bind(session.components.to_bytes())
+                .bind(session.created.as_secs())
+                .bind(session.expires_at.as_secs()),
+                |_row| Ok(()),
             )
-            .bind(session.secret_hash.as_bytes().as_slice())
-            .bind(tenant.platform.as_str())
-            .bind(tenant.mode.is_live())
-            .bind(session.account.as_str())
-            .bind(session.components.to_bytes())
-            .bind(session.created.as_secs())
-            .bind(session.expires_at.as_secs()),
-        )
-        .await
-        .map(drop)
+            .await?;
+        Ok(inserted.is_some())
     }
 
     async fn claim_session(
         &mut self,
         tenant: &Tenant,
         secret: SecretHash,
-        now: Timestamp,
+        claim: &NewEmbeddedSession,
     ) -> Result<Option<ClaimedSession>, StoreError> {
-        // A concurrent claim waits for this row lock, then re-checks
-        // `claimed_at is null` on the committed row and updates nothing.
+        // One statement: a concurrent claim waits for this row lock, then
+        // re-checks `claimed_at is null` on the committed row and updates
+        // nothing, so inserts no embedded session either.
         self.fetch_one_or_none(
             query(concat!(
-                "update account_sessions set claimed_at = $4
-                 where secret_hash = $1 and platform_id = $2 and livemode = $3
-                   and claimed_at is null and revoked_at is null and expires_at > $4
-                 returning ",
-                rows::claimed_columns!()
+                "with won as (
+                     update account_sessions set claimed_at = $4
+                     where secret_hash = $1 and platform_id = $2 and livemode = $3
+                       and claimed_at is null and revoked_at is null and expires_at > $4
+                     returning secret_hash, ",
+                rows::claimed_columns!(),
+                "
+                 ), embedded as (
+                     insert into embedded_sessions (id, key_hash, account_session_hash, created)
+                     select $5, $6, secret_hash, $4 from won
+                 )
+                 select ",
+                rows::claimed_columns!(),
+                " from won"
             ))
             .bind(secret.as_bytes().as_slice())
             .bind(tenant.platform.as_str())
             .bind(tenant.mode.is_live())
-            .bind(now.as_secs()),
+            .bind(claim.created.as_secs())
+            .bind(claim.id.as_str())
+            .bind(claim.key.hash().as_bytes().as_slice()),
             rows::claimed_session,
         )
         .await
-    }
-
-    async fn insert_embedded_session(
-        &mut self,
-        claim: &NewEmbeddedSession,
-        secret: SecretHash,
-    ) -> Result<(), StoreError> {
-        self.run(
-            query(
-                "insert into embedded_sessions (id, key_hash, account_session_hash, created)
-                 values ($1, $2, $3, $4)",
-            )
-            .bind(claim.id.as_str())
-            .bind(claim.key.hash().as_bytes().as_slice())
-            .bind(secret.as_bytes().as_slice())
-            .bind(claim.created.as_secs()),
-        )
-        .await
-        .map(drop)
     }
 
     async fn select_session(

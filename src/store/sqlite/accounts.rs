@@ -93,19 +93,6 @@ impl AccountRows for SqliteConn {
         )
     }
 
-    async fn mark_onboarding_started(
-        &mut self,
-        id: &AccountId,
-        at: Timestamp,
-    ) -> Result<(), StoreError> {
-        self.execute(
-            "insert into account_onboardings (account_id, started_at) values (?1, ?2)
-             on conflict (account_id) do nothing",
-            params![id.as_str(), at.as_secs()],
-        )?;
-        Ok(())
-    }
-
     async fn update_account_fields(&mut self, account: &Account) -> Result<(), StoreError> {
         self.execute(
             "update accounts

@@ -18,11 +18,14 @@ impl SessionRows for SqliteConn {
         &mut self,
         tenant: &Tenant,
         session: &NewAccountSession,
-    ) -> Result<(), StoreError> {
-        self.execute(
+    ) -> Result<bool, StoreError> {
+        // The writer holds the whole database for its transaction, so the
+        // account cannot be deleted between these statements.
+        let inserted = self.execute(
             "insert into account_sessions
                  (secret_hash, platform_id, livemode, account_id, components, created, expires_at)
-             values (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+             select ?1, ?2, ?3, id, ?5, ?6, ?7 from accounts
+             where id = ?4 and platform_id = ?2 and livemode = ?3 and deleted_at is null",
             params![
                 session.secret_hash.as_bytes().as_slice(),
                 tenant.platform.as_str(),
@@ -33,16 +36,24 @@ impl SessionRows for SqliteConn {
                 session.expires_at.as_secs(),
             ],
         )?;
-        Ok(())
+        if inserted == 0 {
+            return Ok(false);
+        }
+        self.execute(
+            "insert into account_onboardings (account_id, started_at) values (?1, ?2)
+             on conflict (account_id) do nothing",
+            params![session.account.as_str(), session.created.as_secs()],
+        )?;
+        Ok(true)
     }
 
     async fn claim_session(
         &mut self,
         tenant: &Tenant,
         secret: SecretHash,
-        now: Timestamp,
+        claim: &NewEmbeddedSession,
     ) -> Result<Option<ClaimedSession>, StoreError> {
-        self.select_one(
+        let won = self.select_one(
             concat!(
                 "update account_sessions set claimed_at = ?4
                  where secret_hash = ?1 and platform_id = ?2 and livemode = ?3
@@ -54,28 +65,23 @@ impl SessionRows for SqliteConn {
                 secret.as_bytes().as_slice(),
                 tenant.platform.as_str(),
                 tenant.mode.is_live(),
-                now.as_secs()
-            ],
-            |row| rows::claimed_session(row),
-        )
-    }
-
-    async fn insert_embedded_session(
-        &mut self,
-        claim: &NewEmbeddedSession,
-        secret: SecretHash,
-    ) -> Result<(), StoreError> {
-        self.execute(
-            "insert into embedded_sessions (id, key_hash, account_session_hash, created)
-             values (?1, ?2, ?3, ?4)",
-            params![
-                claim.id.as_str(),
-                claim.key.hash().as_bytes().as_slice(),
-                secret.as_bytes().as_slice(),
                 claim.created.as_secs()
             ],
+            |row| rows::claimed_session(row),
         )?;
-        Ok(())
+        if won.is_some() {
+            self.execute(
+                "insert into embedded_sessions (id, key_hash, account_session_hash, created)
+                 values (?1, ?2, ?3, ?4)",
+                params![
+                    claim.id.as_str(),
+                    claim.key.hash().as_bytes().as_slice(),
+                    secret.as_bytes().as_slice(),
+                    claim.created.as_secs()
+                ],
+            )?;
+        }
+        Ok(won)
     }
 
     async fn select_session(
