@@ -424,10 +424,14 @@ class SqliteBackend(Backend):
 class PostgresBackend(Backend):
     name = "postgres"
 
-    def __init__(self, workdir: Path, base_url: str, master_key: str):
+    def __init__(self, workdir: Path, base_url: str, master_key: str, sslmode: str):
         super().__init__(workdir)
         self.base_url = base_url.rstrip("/")
         self.master_key = master_key
+        # The server's connections: TLS only where the URL asks for it, as
+        # pgbench's (sslmode=disable) beside it; `--postgres-sslmode prefer`
+        # measures the cost of encryption on loopback instead.
+        self.sslmode = sslmode
         self.databases: list[str] = []
         self.tag = f"bench_{os.getpid()}_{int(time.time())}"
 
@@ -444,26 +448,31 @@ class PostgresBackend(Backend):
         name = f"{self.tag}_{self.count:02d}"
         self.psql("postgres", f'create database "{name}"')
         self.databases.append(name)
-        return f"{self.base_url}/{name}"
+        return f"{self.base_url}/{name}?sslmode={self.sslmode}"
+
+    @staticmethod
+    def database_name(url: str) -> str:
+        """The database a fresh_database URL names, without its parameters."""
+        return url.rsplit("/", 1)[1].split("?", 1)[0]
 
     def serve_args(self) -> list[str]:
         return ["--master-keys", self.master_key]
 
     def count_rows(self, url: str, sql: str) -> int | None:
         try:
-            return int(self.psql(url.rsplit("/", 1)[1], sql))
+            return int(self.psql(self.database_name(url), sql))
         except (HarnessError, ValueError):
             return None
 
     def database_bytes(self, url: str) -> int | None:
-        name = url.rsplit("/", 1)[1]
+        name = self.database_name(url)
         try:
             return int(self.psql("postgres", f"select pg_database_size('{name}')"))
         except (HarnessError, ValueError):
             return None
 
     def drop(self, url: str) -> None:
-        name = url.rsplit("/", 1)[1]
+        name = self.database_name(url)
         try:
             self.psql("postgres", f'drop database if exists "{name}" with (force)')
         except HarnessError as error:
@@ -734,7 +743,7 @@ class Bench:
                 "startup_runs": args.startup_runs, "server_log": bool(args.server_log),
                 "paired_ceiling": args.pair, "quiet_wait_s": args.quiet_wait,
                 "quiet_threshold": args.quiet_threshold, "idempotent": args.idempotent,
-                "pgbench": args.pgbench,
+                "pgbench": args.pgbench, "postgres_sslmode": args.postgres_sslmode,
             },
             "machine": machine_info(),
             "ceiling": {},
@@ -1201,7 +1210,8 @@ class Bench:
         if key.returncode != 0:
             skip(f"connect-sessions generate-master-key failed: {key.stderr.strip()}")
             return None
-        backend = PostgresBackend(self.workdir, self.args.postgres_url, key.stdout.strip())
+        backend = PostgresBackend(self.workdir, self.args.postgres_url, key.stdout.strip(),
+                                  self.args.postgres_sslmode)
         try:
             backend.psql("postgres", "select 1")
         except HarnessError as error:
@@ -1349,6 +1359,9 @@ def main() -> int:
     parser.add_argument("--postgres-url", default=os.environ.get(
         "BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432"),
         help="PostgreSQL server (no database name): a fresh database is created per run")
+    parser.add_argument("--postgres-sslmode", default="disable",
+                        choices=["disable", "prefer", "require"],
+                        help="the server's sslmode on PostgreSQL (default disable, as pgbench's)")
     parser.add_argument("--no-server-log", dest="server_log", action="store_false",
                         help="send the server's log to /dev/null instead of a file")
     parser.add_argument("--server-bin", default=str(SERVER_BIN),
