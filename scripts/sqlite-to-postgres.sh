@@ -134,7 +134,7 @@ same_columns PostgreSQL "$work/listed" "$work/postgres"
   cat "$work/listed"
   printf '%s\n' "${SQLITE_ONLY_COLUMNS[@]}"
 } | LC_ALL=C sort >"$work/expected-sqlite"
-sq "select m.name || ' ' || c.name from sqlite_schema m, pragma_table_info(m.name) c
+sq "select m.name || ' ' || c.name from sqlite_master m, pragma_table_info(m.name) c
     where m.type = 'table' and m.name not like 'sqlite\_%' escape '\'" |
   LC_ALL=C sort >"$work/sqlite"
 same_columns SQLite "$work/expected-sqlite" "$work/sqlite"
@@ -156,7 +156,7 @@ rows="$(pg -c "select $(printf "(select count(*) from %s) + " "${tables[@]}") 0"
       *) expressions+=("$column") ;;
       esac
     done
-    echo ".output $work/$table.csv"
+    echo ".output '$work/$table.csv'"
     (
       IFS=,
       echo "select ${expressions[*]} from $table;"

@@ -114,7 +114,11 @@ fn sqlite_rows(path: &Path, table: &str, columns: &[String]) -> Vec<Vec<Option<S
             .unwrap();
     let select: Vec<String> = columns
         .iter()
-        .map(|c| format!("case when typeof({c}) = 'blob' then lower(hex({c})) else cast({c} as text) end"))
+        .map(|c| {
+            format!(
+                "case when typeof({c}) = 'blob' then lower(hex({c})) else cast({c} as text) end"
+            )
+        })
         .collect();
     let mut rows: Vec<Vec<Option<String>>> = db
         .prepare(&format!("select {} from {table}", select.join(", ")))
@@ -298,7 +302,11 @@ async fn make_data(server: &ServerProcess, platform: &PlatformKeys, receiver: &R
     let embedded_key = claim["secret"].as_str().unwrap().to_owned();
     // The account changes its own email: an event with previous attributes.
     server
-        .post("/v1/account", &embedded_key, "email=jenny.rosen@example.com")
+        .post(
+            "/v1/account",
+            &embedded_key,
+            "email=jenny.rosen@example.com",
+        )
         .await
         .ok();
 
@@ -339,7 +347,10 @@ async fn make_data(server: &ServerProcess, platform: &PlatformKeys, receiver: &R
         ("/v1/events?limit=100".to_owned(), sk.clone()),
         ("/v1/embedded_session".to_owned(), embedded_key.clone()),
         ("/v1/account".to_owned(), embedded_key.clone()),
-        ("/v1/account/external_accounts".to_owned(), embedded_key.clone()),
+        (
+            "/v1/account/external_accounts".to_owned(),
+            embedded_key.clone(),
+        ),
     ];
     Made {
         reads,
@@ -378,7 +389,10 @@ async fn the_copy_script_moves_every_table_and_column_from_sqlite_to_postgres() 
         );
     }
     let sqlite = TestDatabase::create_sqlite();
-    let TestDatabase::Sqlite { path: sqlite_path, .. } = &sqlite else {
+    let TestDatabase::Sqlite {
+        path: sqlite_path, ..
+    } = &sqlite
+    else {
         unreachable!()
     };
     let key_file = format!("{}.key", sqlite_path.display());
@@ -460,7 +474,10 @@ async fn the_copy_script_moves_every_table_and_column_from_sqlite_to_postgres() 
         assert_eq!(after, before, "GET {} answers differently", before.0);
     }
     assert_eq!(
-        after.get("/v1/test_helpers/clock", &platform.secret).await.ok()["offset_seconds"],
+        after
+            .get("/v1/test_helpers/clock", &platform.secret)
+            .await
+            .ok()["offset_seconds"],
         120
     );
     let (body, key, first) = &made.idempotent;
@@ -484,10 +501,7 @@ async fn the_copy_script_moves_every_table_and_column_from_sqlite_to_postgres() 
         .ok();
     assert_eq!(&session["account"], account);
     assert_eq!(
-        after
-            .get("/v1/account", &made.embedded_key)
-            .await
-            .ok()["email"],
+        after.get("/v1/account", &made.embedded_key).await.ok()["email"],
         "jenny.rosen@example.com"
     );
 
@@ -509,12 +523,12 @@ async fn the_copy_script_moves_every_table_and_column_from_sqlite_to_postgres() 
         )
         .await
         .ok();
-    let events = after
-        .get("/v1/events?limit=1", &platform.secret)
-        .await
-        .ok();
+    let events = after.get("/v1/events?limit=1", &platform.secret).await.ok();
     assert_eq!(events["data"][0]["type"], "account.updated", "{events}");
-    assert_eq!(events["data"][0]["data"]["object"]["id"], new["id"], "{events}");
+    assert_eq!(
+        events["data"][0]["data"]["object"]["id"], new["id"],
+        "{events}"
+    );
     let endpoint = after
         .post(
             "/v1/webhook_endpoints",
