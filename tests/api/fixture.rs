@@ -375,7 +375,7 @@ pub(crate) fn create_platform(database: &str) -> PlatformKeys {
 
 /// Removes the caller's own `CONNECT_SESSIONS_*` settings (and log filter)
 /// from `command`: they must not leak into the process under test.
-fn without_caller_settings(command: &mut Command) {
+pub(crate) fn without_caller_settings(command: &mut Command) {
     for (variable, _) in std::env::vars_os() {
         let name = variable.to_string_lossy();
         if name.starts_with("CONNECT_SESSIONS_") || name == "RUST_LOG" {

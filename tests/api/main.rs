@@ -21,6 +21,7 @@ mod isolation;
 mod multiprocess;
 mod onboarding;
 mod openapi;
+mod sqlite_to_postgres;
 mod store_contract;
 mod store_races;
 mod test_double;
