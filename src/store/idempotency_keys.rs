@@ -115,20 +115,26 @@ impl<B: Backend> IdempotencyStore for SqlStore<B> {
         attempt: &Attempt,
     ) -> Result<BeginOutcome, StoreError> {
         let (scope, attempt) = (scope.clone(), attempt.clone());
+        // One statement takes the key or leaves it: concurrent beginners (from
+        // any process) take turns on its row, and exactly one proceeds. Only a
+        // refused take reads why, afterwards: the key can only have moved on
+        // from in flight to done (either answer is true of this attempt), or
+        // have been pruned meanwhile, and then it is free to take.
         self.backend
-            .transaction(move |tx| {
+            .statement(move |tx| {
                 Box::pin(async move {
                     if tx.take_key(&scope, &attempt).await? == 1 {
                         return Ok(BeginOutcome::Proceed);
                     }
-                    // The row is locked by `take_key`: this reads the state that
-                    // refused us.
                     match tx.select_key_state(&scope).await? {
                         Some(Some(done)) => Ok(BeginOutcome::Completed(done)),
                         Some(None) => Ok(BeginOutcome::InFlight),
-                        None => Err(StoreError::Corrupt(
-                            "an idempotency key refused to be taken and then vanished".to_owned(),
-                        )),
+                        None if tx.take_key(&scope, &attempt).await? == 1 => {
+                            Ok(BeginOutcome::Proceed)
+                        }
+                        // Pruned, then taken by another request between our
+                        // statements: it is in flight for this attempt.
+                        None => Ok(BeginOutcome::InFlight),
                     }
                 })
             })
