@@ -88,6 +88,42 @@ pub trait IdempotencyRows {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Saved(());
 
+impl Saved {
+    /// The proof for a write whose own statement saved the response (see
+    /// [`ResponseToSave`]); only the store's rules call it, after that
+    /// statement committed.
+    pub(super) fn by_statement() -> Self {
+        Self(())
+    }
+}
+
+/// A response rendered before its write, for a write whose result adds
+/// nothing to it (a created session's response is rendered by the handler):
+/// the database saves it with the write's own statement where it can.
+#[derive(Debug, Clone)]
+pub struct ResponseToSave {
+    /// The key.
+    pub scope: IdempotencyScope,
+    /// The lease being completed.
+    pub token: LeaseToken,
+    /// The response.
+    pub response: SavedResponse,
+}
+
+impl ResponseToSave {
+    /// The response `save` renders for a write whose result is `()`.
+    pub fn rendered(save: Save<()>) -> Option<Self> {
+        save.map(|completion| {
+            let (scope, token, response) = completion.render(&());
+            Self {
+                scope,
+                token,
+                response,
+            }
+        })
+    }
+}
+
 /// What a write that took a [`Save`] hands back: proof that the response was
 /// saved with it, or `None` when there was nothing to save (no idempotency key).
 pub type Receipt = Option<Saved>;

@@ -14,7 +14,7 @@ use crate::domain::keys::SecretHash;
 use crate::domain::platform::Tenant;
 
 use super::engine::{Backend, SqlStore, unit_of_work};
-use super::idempotency_keys::{Receipt, save_completion};
+use super::idempotency_keys::{Receipt, ResponseToSave, Saved, save_completion};
 use super::rows::ClaimedSession;
 use super::{Save, StoreError};
 
@@ -121,12 +121,15 @@ pub trait SessionRows {
     /// nothing). The account is held from deletion until the transaction ends
     /// (so `delete_account` revokes the new session too), and its onboarding
     /// is recorded as started: from the first session on, where Stripe
-    /// collects requirements, the account's identity is its own. One
-    /// statement where the database can do all three in one.
+    /// collects requirements, the account's identity is its own. With a
+    /// `response`, it is saved on its key (still in flight under its token)
+    /// only if the session was inserted. One statement where the database
+    /// can do it all in one.
     fn insert_session(
         &mut self,
         tenant: &Tenant,
         session: &NewAccountSession,
+        response: Option<&ResponseToSave>,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
     /// Marks the tenant's session with this secret claimed at the claim's
@@ -191,23 +194,24 @@ impl<B: Backend> SessionStore for SqlStore<B> {
         save: Save<()>,
     ) -> Result<SessionInsertOutcome, StoreError> {
         let (tenant, session) = (tenant.clone(), session.clone());
-        let unsaved = save.is_none();
-        let work = unit_of_work::<B::Conn, _, _>(move |tx| {
-            Box::pin(async move {
-                if !tx.insert_session(&tenant, &session).await? {
-                    return Ok(SessionInsertOutcome::AccountMissing);
-                }
-                let receipt = save_completion(tx, save, &()).await?;
-                Ok(SessionInsertOutcome::Created(receipt))
+        // A create's response depends on nothing the insert returns, so it is
+        // rendered first and saved by the insert itself: one statement either
+        // way, and PostgreSQL needs no round trips for begin and commit.
+        let response = ResponseToSave::rendered(save);
+        self.backend
+            .statement(move |tx| {
+                Box::pin(async move {
+                    if !tx
+                        .insert_session(&tenant, &session, response.as_ref())
+                        .await?
+                    {
+                        return Ok(SessionInsertOutcome::AccountMissing);
+                    }
+                    let receipt = response.map(|_| Saved::by_statement());
+                    Ok(SessionInsertOutcome::Created(receipt))
+                })
             })
-        });
-        // Without a response to save, the insert is the whole write: one
-        // statement, so PostgreSQL needs no round trips for begin and commit.
-        if unsaved {
-            self.backend.statement(work).await
-        } else {
-            self.backend.transaction(work).await
-        }
+            .await
     }
 
     async fn claim_account_session(

@@ -8,6 +8,7 @@ use crate::domain::embedded_session::{EmbeddedSession, NewEmbeddedSession};
 use crate::domain::keys::SecretHash;
 use crate::domain::platform::Tenant;
 use crate::store::StoreError;
+use crate::store::idempotency_keys::ResponseToSave;
 use crate::store::rows::{self, ClaimedSession};
 use crate::store::sessions::{SessionChange, SessionRows};
 
@@ -18,43 +19,66 @@ impl SessionRows for PgConn {
         &mut self,
         tenant: &Tenant,
         session: &NewAccountSession,
+        response: Option<&ResponseToSave>,
     ) -> Result<bool, StoreError> {
         // One statement: the share lock holds the account from deletion
         // until commit (a concurrent `delete_account` waits, then revokes this
         // session too, or this statement waits and finds the account deleted),
-        // the insert takes its row from the locked account, and the
-        // onboarding row's foreign key takes only a key-share lock, which the
-        // share lock does not conflict with.
-        let inserted = self
-            .fetch_one_or_none(
-                query(
+        // the insert takes its row from the locked account, the onboarding
+        // row's foreign key takes only a key-share lock, which the share lock
+        // does not conflict with, and the response is saved only with a session.
+        macro_rules! insert_session {
+            ($save:literal) => {
+                concat!(
                     "with account as (
-                     select id from accounts
-                     where id = $4 and platform_id = $2 and livemode = $3 and deleted_at is null
-                     for share
-                 ), session as (
-                     insert into account_sessions
-                         (secret_hash, platform_id, livemode, account_id, components, created,
-                          expires_at)
-                     select $1, $2, $3, id, $5, $6, $7 from account
-                     returning account_id
-                 ), onboarding as (
-                     insert into account_onboardings (account_id, started_at)
-                     select account_id, $6 from session
-                     on conflict (account_id) do nothing
-                 )
-                 select account_id from session",
+                         select id from accounts
+                         where id = $4 and platform_id = $2 and livemode = $3
+                           and deleted_at is null
+                         for share
+                     ), session as (
+                         insert into account_sessions
+                             (secret_hash, platform_id, livemode, account_id, components,
+                              created, expires_at)
+                         select $1, $2, $3, id, $5, $6, $7 from account
+                         returning account_id
+                     ), onboarding as (
+                         insert into account_onboardings (account_id, started_at)
+                         select account_id, $6 from session
+                         on conflict (account_id) do nothing
+                     )",
+                    $save,
+                    " select account_id from session"
                 )
-                .bind(session.secret_hash.as_bytes().as_slice())
-                .bind(tenant.platform.as_str())
-                .bind(tenant.mode.is_live())
-                .bind(session.account.as_str())
-                .bind(session.components.to_bytes())
-                .bind(session.created.as_secs())
-                .bind(session.expires_at.as_secs()),
-                |_row| Ok(()),
-            )
-            .await?;
+            };
+        }
+        let statement = query(match response {
+            None => insert_session!(""),
+            Some(_) => insert_session!(
+                ", saved as (
+                     update idempotency_keys set status = $8, body = $9
+                     where platform_id = $2 and livemode = $3 and realm = $10 and key = $11
+                       and lease_token = $12 and status is null
+                       and exists (select 1 from session)
+                 )"
+            ),
+        })
+        .bind(session.secret_hash.as_bytes().as_slice())
+        .bind(tenant.platform.as_str())
+        .bind(tenant.mode.is_live())
+        .bind(session.account.as_str())
+        .bind(session.components.to_bytes())
+        .bind(session.created.as_secs())
+        .bind(session.expires_at.as_secs());
+        let statement = match response {
+            None => statement,
+            Some(save) => statement
+                .bind(i32::from(save.response.status))
+                .bind(save.response.sealed_body.as_slice())
+                .bind(save.scope.realm.as_stored())
+                .bind(save.scope.key.as_str())
+                .bind(save.token.0.as_slice()),
+        };
+        let inserted = self.fetch_one_or_none(statement, |_row| Ok(())).await?;
         Ok(inserted.is_some())
     }
 

@@ -8,6 +8,7 @@ use crate::domain::embedded_session::{EmbeddedSession, NewEmbeddedSession};
 use crate::domain::keys::SecretHash;
 use crate::domain::platform::Tenant;
 use crate::store::StoreError;
+use crate::store::idempotency_keys::{IdempotencyRows, ResponseToSave};
 use crate::store::rows::{self, ClaimedSession};
 use crate::store::sessions::{SessionChange, SessionRows};
 
@@ -18,6 +19,7 @@ impl SessionRows for SqliteConn {
         &mut self,
         tenant: &Tenant,
         session: &NewAccountSession,
+        response: Option<&ResponseToSave>,
     ) -> Result<bool, StoreError> {
         // The writer holds the whole database for its transaction, so the
         // account cannot be deleted between these statements.
@@ -44,6 +46,10 @@ impl SessionRows for SqliteConn {
              on conflict (account_id) do nothing",
             params![session.account.as_str(), session.created.as_secs()],
         )?;
+        if let Some(save) = response {
+            self.save_response(&save.scope, save.token, &save.response)
+                .await?;
+        }
         Ok(true)
     }
 
