@@ -19,7 +19,8 @@ use crate::domain::embedded_session::{Capability, EmbeddedSession, KeyState};
 use crate::domain::ids::PlatformId;
 use crate::domain::keys::{KeyKind, PresentedKey};
 use crate::domain::mode::Mode;
-use crate::domain::platform::{DeclaredPlatform, KeyGrant, Tenant};
+use crate::clock::{Clock, SystemClock};
+use crate::domain::platform::{DeclaredPlatform, KeyGrant, KeyValidity, Tenant};
 use crate::domain::webhooks::RequestRef;
 use crate::idempotency::{Fingerprint, IdempotencyKey};
 use crate::store::DeclaredOutcome;
@@ -65,7 +66,8 @@ async fn identify(state: &AppState, key: &PresentedKey) -> Result<Identity, ApiE
     match key.classify() {
         Some((KeyKind::Secret | KeyKind::Publishable, _)) => {
             let hash = key.hash();
-            // Platform keys are never edited or removed: a grant once found serves.
+            // A remembered grant serves for at most `KEY_TRUST`, so a key
+            // rolled or revoked by another process is refused here soon after.
             let grant = match state.caches.key(&hash) {
                 Some(grant) => grant,
                 None => {
@@ -77,6 +79,17 @@ async fn identify(state: &AppState, key: &PresentedKey) -> Result<Identity, ApiE
                     grant
                 }
             };
+            // Keys belong to the operator, so they expire on the wall clock,
+            // never on a test double's movable one.
+            match grant.validity(SystemClock.now()) {
+                KeyValidity::Usable => {}
+                KeyValidity::Expired => {
+                    return Err(ApiError::ExpiredApiKey {
+                        masked: key.masked(),
+                    });
+                }
+                KeyValidity::Revoked => return Err(invalid()),
+            }
             refuse_live_in_test_double(state, key, grant.mode)?;
             check_rate(state, &grant.platform, grant.mode)?;
             Ok(Identity::Platform(grant))

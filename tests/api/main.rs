@@ -18,6 +18,7 @@ mod hardening;
 mod helpers;
 mod idempotency;
 mod isolation;
+mod keys;
 mod multiprocess;
 mod onboarding;
 mod openapi;

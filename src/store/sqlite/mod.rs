@@ -71,6 +71,9 @@ fn migration_steps() -> Vec<M<'static>> {
         M::up(include_str!(
             "../../../migrations/sqlite/0007_test_double.sql"
         )),
+        M::up(include_str!(
+            "../../../migrations/sqlite/0008_key_expiry.sql"
+        )),
     ]
 }
 
@@ -613,7 +616,7 @@ mod tests {
         let version: i64 = conn
             .query_row("pragma user_version", [], |row| row.get(0))
             .unwrap();
-        assert_eq!(version, 7);
+        assert_eq!(version, 8);
     }
 
     /// Migration 4 rebuilds `account_sessions`; a database made by the first
