@@ -25,5 +25,6 @@ mod openapi;
 mod store_contract;
 mod store_races;
 mod test_double;
+mod validation;
 mod webhooks;
 mod wire;
