@@ -303,6 +303,35 @@ impl FromRequestParts<AppState> for EmbeddedAuth {
     }
 }
 
+/// Path parameters, as axum's `Path` reads them, except that a path it cannot
+/// decode (a segment that is not UTF-8 once percent-decoded) gets Stripe's 404
+/// for a URL it does not serve, in Stripe's envelope, instead of axum's
+/// `text/plain` 400. No id of ours can be such a segment, so no route exists
+/// for it: Stripe's own router answers the same.
+#[derive(Debug, Clone)]
+pub struct Path<T>(pub T);
+
+impl<T, S> FromRequestParts<S> for Path<T>
+where
+    T: serde::de::DeserializeOwned + Send,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::extract::Path::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Path(value)) => Ok(Self(value)),
+            Err(rejection) => {
+                tracing::debug!(%rejection, "path parameters refused");
+                Err(ApiError::UnrecognizedUrl {
+                    method: parts.method.to_string(),
+                    path: parts.uri.path().to_owned(),
+                })
+            }
+        }
+    }
+}
+
 /// Parameters an endpoint reads from a decoded form. Errors are recorded in the
 /// [`Params`]'s decoder; whatever is not read is reported as unknown.
 pub trait FromParams: Sized {

@@ -190,3 +190,34 @@ async fn an_invalid_email_is_refused_with_stripes_message() {
     assert_eq!(error_of(&response)["message"], "Invalid email address: jenny");
     assert_eq!(error_of(&response)["code"], "email_invalid");
 }
+
+#[tokio::test]
+async fn a_path_id_that_is_not_utf8_gets_stripes_envelope_not_plain_text() {
+    let app = spawn_app().await;
+    let (_, em_key) = app.embedded_key_for(ONBOARDING).await;
+
+    let platform = app.get("/v1/accounts/acct_%FF%FE", &app.platform.secret).await;
+    let nested = app
+        .get("/v1/accounts/acct_1/external_accounts/ba_%C3", &app.platform.secret)
+        .await;
+    let embedded = app.get("/v1/account/persons/person_%FF", &em_key).await;
+
+    for (response, path) in [
+        (&platform, "/v1/accounts/acct_%FF%FE"),
+        (&nested, "/v1/accounts/acct_1/external_accounts/ba_%C3"),
+        (&embedded, "/v1/account/persons/person_%FF"),
+    ] {
+        assert_eq!(response.status, 404, "{}", response.body);
+        assert_eq!(
+            response.headers["content-type"], "application/json",
+            "{path}"
+        );
+        assert_eq!(
+            error_of(response),
+            json!({
+                "type": "invalid_request_error",
+                "message": format!("Unrecognized request URL (GET: {path}). Please see https://stripe.com/docs or we can help at https://support.stripe.com/."),
+            })
+        );
+    }
+}

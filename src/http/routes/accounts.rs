@@ -1,7 +1,7 @@
 //! `/v1/accounts`: create, retrieve, update, delete and list connected
 //! accounts, and their bank accounts (`external_accounts`).
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 
@@ -18,6 +18,7 @@ use crate::domain::wire::{AccountObject, BankAccountObject, Viewer};
 use crate::http::account_changes::{author, forbidden, new_bank_account, refused, verifier};
 use crate::http::error::ApiError;
 use crate::http::extract::{
+    Path,
     EventRequest, FromParams, NoParams, SecretKeyAuth, StripeForm, StripeQuery,
 };
 use crate::http::form::{Params, first_leaf_param};

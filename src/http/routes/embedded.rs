@@ -2,7 +2,7 @@
 //! claiming an account session's client secret. Every endpoint checks that the
 //! session's components grant it, and acts only on the session's account.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::routing::{delete, get};
 use axum::{Json, Router};
 
@@ -20,6 +20,7 @@ use crate::http::account_changes::{
 };
 use crate::http::error::ApiError;
 use crate::http::extract::{
+    Path,
     EmbeddedAuth, EventRequest, FromParams, NoParams, RequestOrigin, StripeForm, StripeQuery,
 };
 use crate::http::form::Params;
