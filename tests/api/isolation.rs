@@ -360,3 +360,65 @@ async fn stripe_account_with_an_embedded_key_may_name_its_own_account_only() {
     assert_eq!(another.status, 403, "{}", another.body);
     assert_eq!(another.body["error"]["code"], "account_invalid");
 }
+
+/// A US bank account as a platform attaches it.
+const EXTERNAL_BANK_ACCOUNT: &str = "external_account[object]=bank_account\
+    &external_account[country]=US&external_account[currency]=usd\
+    &external_account[routing_number]=110000000&external_account[account_number]=000123456789";
+
+/// Attaches the bank account above to `account` with `key`.
+async fn attach(app: &TestApp, key: &str, account: &str) -> TestResponse {
+    app.post_form(
+        &format!("/v1/accounts/{account}/external_accounts"),
+        key,
+        EXTERNAL_BANK_ACCOUNT,
+    )
+    .await
+}
+
+#[tokio::test]
+async fn bank_account_fingerprints_are_scoped_to_one_platform() {
+    // Arrange: two accounts of one platform, one of another.
+    let app = spawn_app().await;
+    let sk = &app.platform.secret;
+    let first = app.create_account_id(sk, "type=custom").await;
+    let second = app.create_account_id(sk, "type=custom").await;
+    let other = &app.other_platform.secret;
+    let theirs = app.create_account_id(other, "type=custom").await;
+
+    // Act: the same bank account on all three.
+    let mut seen = Vec::new();
+    for (key, account) in [(sk, &first), (sk, &second), (other, &theirs)] {
+        let attached = attach(&app, key, account).await.ok();
+        seen.push(attached["fingerprint"].as_str().unwrap().to_owned());
+    }
+
+    // Assert: stable within the platform, unrelated across platforms.
+    assert_eq!(seen[0], seen[1]);
+    assert_ne!(seen[0], seen[2]);
+}
+
+#[tokio::test]
+async fn a_bank_account_stored_with_an_unscoped_fingerprint_is_still_a_duplicate() {
+    // Arrange: a bank account as a version before scoping stored it: its
+    // fingerprint over the bank details alone.
+    let app = spawn_app().await;
+    let sk = &app.platform.secret;
+    let account = app.create_account_id(sk, "type=custom").await;
+    let attached = attach(&app, sk, &account).await.ok();
+    let unscoped = &app.keyring.fingerprints("US|110000000|000123456789")[0];
+    assert_ne!(attached["fingerprint"], unscoped.as_str());
+    app.database
+        .execute(&format!(
+            "update external_accounts set fingerprint = '{unscoped}' where id = '{}'",
+            attached["id"].as_str().unwrap()
+        ))
+        .await;
+
+    // Act
+    let again = attach(&app, sk, &account).await;
+
+    // Assert
+    assert_eq!(again.status, 400, "{}", again.body);
+    assert_eq!(again.body["error"]["code"], "bank_account_exists");
+}

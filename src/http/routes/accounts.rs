@@ -261,7 +261,7 @@ async fn create_account(
     };
     let bank = params
         .external_account
-        .map(|details| new_bank_account(&state, account.id.clone(), details, true));
+        .map(|details| new_bank_account(&state, &tenant.platform, account.id.clone(), details, true));
     let now = checks.now;
     StripeForm {
         params: (account, bank),
@@ -364,7 +364,9 @@ async fn update_account(
                 update,
                 author,
                 external_account: external_account
-                    .map(|details| new_bank_account(&state, parsed.clone(), details, true)),
+                    .map(|details| {
+                        new_bank_account(&state, &auth.tenant.platform, parsed.clone(), details, true)
+                    }),
             };
             let now = change.author.now();
             let save = saver.on_success(move |account: &Account| {
@@ -508,7 +510,13 @@ async fn create_bank_account(
                },
                saver| {
             let account = AccountId::parse(&id).ok_or_else(|| no_access(&auth, &id))?;
-            let new = new_bank_account(&state, account.clone(), details, make_default);
+            let new = new_bank_account(
+                &state,
+                &auth.tenant.platform,
+                account.clone(),
+                details,
+                make_default,
+            );
             let save = saver.on_success(|bank: &BankAccount| BankAccountObject::new(bank));
             match state
                 .store

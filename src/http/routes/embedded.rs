@@ -426,7 +426,13 @@ async fn create_own_bank_account(
                    make_default,
                },
                saver| {
-            let new = new_bank_account(&state, auth.session.account.clone(), details, make_default);
+            let new = new_bank_account(
+                &state,
+                &auth.session.platform,
+                auth.session.account.clone(),
+                details,
+                make_default,
+            );
             let save = saver.on_success(|bank: &BankAccount| BankAccountObject::new(bank));
             match state
                 .store
