@@ -29,8 +29,8 @@ use crate::http::state::AppState;
 use crate::http::test_double::TestDoubleSwitches;
 use crate::keyring::MasterKey;
 use crate::maintenance::PruneSettings;
-use crate::store::{DeclaredOutcome, KeyChange};
 use crate::store::postgres::PostgresSettings;
+use crate::store::{DeclaredOutcome, KeyChange};
 use crate::telemetry::{self, LogFormat};
 use crate::webhooks::worker::DeliverySettings;
 

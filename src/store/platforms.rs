@@ -9,9 +9,7 @@ use async_trait::async_trait;
 use crate::clock::Timestamp;
 use crate::domain::ids::PlatformId;
 use crate::domain::keys::SecretHash;
-use crate::domain::platform::{
-    DeclaredPlatform, KeyGrant, KeyValidity, NewPlatform, StoredKey,
-};
+use crate::domain::platform::{DeclaredPlatform, KeyGrant, KeyValidity, NewPlatform, StoredKey};
 
 use super::StoreError;
 use super::engine::{Backend, SqlStore};

@@ -296,7 +296,12 @@ async fn stripe_account_acts_as_one_connected_account_of_the_caller_and_never_re
     assert_eq!(persons.status, 200, "{}", persons.body);
     assert_no_access(&other_platform, sk, &theirs, "another platform's account");
     assert_no_access(&missing, sk, "acct_1NoSuchAccount000", "a missing account");
-    assert_no_access(&other_mode, &app.platform.live_secret, &ours, "the other mode");
+    assert_no_access(
+        &other_mode,
+        &app.platform.live_secret,
+        &ours,
+        "the other mode",
+    );
     assert_no_access(&another_of_ours, sk, &sibling, "a sibling account");
     assert_no_access(&nonsense, sk, "not an account", "not an id");
     // The other platform's answer is the missing account's, word for word.
@@ -332,12 +337,18 @@ async fn stripe_account_is_refused_where_the_platform_acts_for_itself_never_igno
         .await;
     let events = get_as(&app, "/v1/events", sk, &account).await;
 
-    for (response, what) in [(&list, "GET /v1/accounts"), (&session, "POST /v1/account_sessions"), (&events, "GET /v1/events")] {
+    for (response, what) in [
+        (&list, "GET /v1/accounts"),
+        (&session, "POST /v1/account_sessions"),
+        (&events, "GET /v1/events"),
+    ] {
         assert_eq!(response.status, 400, "{what}: {}", response.body);
         assert_eq!(response.body["error"]["type"], "invalid_request_error");
         let message = response.body["error"]["message"].as_str().unwrap();
         assert!(
-            message.starts_with(&format!("The Stripe-Account header is not supported on {what}")),
+            message.starts_with(&format!(
+                "The Stripe-Account header is not supported on {what}"
+            )),
             "{message}"
         );
     }
@@ -351,7 +362,9 @@ async fn stripe_account_with_an_embedded_key_may_name_its_own_account_only() {
     let (account, key) = app
         .embedded_key_for("components[account_onboarding][enabled]=true")
         .await;
-    let other = app.create_account_id(&app.platform.secret, "type=custom").await;
+    let other = app
+        .create_account_id(&app.platform.secret, "type=custom")
+        .await;
 
     let own = get_as(&app, "/v1/account", &key, &account).await;
     let another = get_as(&app, "/v1/account", &key, &other).await;

@@ -131,7 +131,9 @@ async fn a_revoked_key_is_refused_as_invalid_within_the_bound() {
         refusal["error"]["message"],
         format!("Invalid API Key provided: {}", mask(&key))
     );
-    app.get("/v1/accounts", &app.platform.live_secret).await.ok();
+    app.get("/v1/accounts", &app.platform.live_secret)
+        .await
+        .ok();
     let error = keys(&app, &["roll", &key]).unwrap_err();
     assert!(error.contains("is revoked"), "{error}");
 }
@@ -143,14 +145,23 @@ async fn rolling_keeps_a_publishable_key_publishable_and_refuses_what_it_cannot_
     // A publishable key gives a publishable key of the same mode.
     let rolled = keys(
         &app,
-        &["roll", &app.platform.live_publishable, "--expire-old-in", "1h"],
+        &[
+            "roll",
+            &app.platform.live_publishable,
+            "--expire-old-in",
+            "1h",
+        ],
     )
     .unwrap();
     assert!(rolled["key"].as_str().unwrap().starts_with("pk_live_"));
     assert_eq!(rolled["kind"], "publishable");
 
     // More than Stripe's seven days of grace is refused, and nothing changes.
-    let error = keys(&app, &["roll", &app.platform.secret, "--expire-old-in", "8d"]).unwrap_err();
+    let error = keys(
+        &app,
+        &["roll", &app.platform.secret, "--expire-old-in", "8d"],
+    )
+    .unwrap_err();
     assert!(error.contains("at most 7 days"), "{error}");
     app.get("/v1/accounts", &app.platform.secret).await.ok();
     // Unknown keys and keys that are not platform keys.

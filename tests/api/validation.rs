@@ -154,7 +154,12 @@ async fn any_string_longer_than_five_thousand_characters_is_refused() {
 async fn a_business_profile_url_must_be_an_http_url() {
     let app = spawn_app().await;
 
-    for url in ["javascript:alert(1)", "ftp://example.com", "data:text/html,x", "example.com"] {
+    for url in [
+        "javascript:alert(1)",
+        "ftp://example.com",
+        "data:text/html,x",
+        "example.com",
+    ] {
         let response = app
             .post_form(
                 "/v1/accounts",
@@ -183,11 +188,18 @@ async fn an_invalid_email_is_refused_with_stripes_message() {
     let app: TestApp = spawn_app().await;
 
     let response = app
-        .post_form("/v1/accounts", &app.platform.secret, "type=custom&email=jenny")
+        .post_form(
+            "/v1/accounts",
+            &app.platform.secret,
+            "type=custom&email=jenny",
+        )
         .await;
 
     assert_eq!(response.status, 400, "{}", response.body);
-    assert_eq!(error_of(&response)["message"], "Invalid email address: jenny");
+    assert_eq!(
+        error_of(&response)["message"],
+        "Invalid email address: jenny"
+    );
     assert_eq!(error_of(&response)["code"], "email_invalid");
 }
 
@@ -196,9 +208,14 @@ async fn a_path_id_that_is_not_utf8_gets_stripes_envelope_not_plain_text() {
     let app = spawn_app().await;
     let (_, em_key) = app.embedded_key_for(ONBOARDING).await;
 
-    let platform = app.get("/v1/accounts/acct_%FF%FE", &app.platform.secret).await;
+    let platform = app
+        .get("/v1/accounts/acct_%FF%FE", &app.platform.secret)
+        .await;
     let nested = app
-        .get("/v1/accounts/acct_1/external_accounts/ba_%C3", &app.platform.secret)
+        .get(
+            "/v1/accounts/acct_1/external_accounts/ba_%C3",
+            &app.platform.secret,
+        )
         .await;
     let embedded = app.get("/v1/account/persons/person_%FF", &em_key).await;
 

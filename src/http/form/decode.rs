@@ -137,8 +137,7 @@ pub fn parse(input: &[u8], limits: FormLimits) -> Result<DecodedForm, FormError>
                 character,
             });
         }
-        if value.len() > limits.max_value_chars && value.chars().count() > limits.max_value_chars
-        {
+        if value.len() > limits.max_value_chars && value.chars().count() > limits.max_value_chars {
             return Err(FormError::TooLong {
                 param: key,
                 limit: limits.max_value_chars,
@@ -328,7 +327,10 @@ mod tests {
         ));
         assert!(matches!(
             refused("metadata[a%00]=x"),
-            FormError::ControlCharacter { character: '\0', .. }
+            FormError::ControlCharacter {
+                character: '\0',
+                ..
+            }
         ));
         assert_eq!(
             tree("address=line%09one%0D%0Aline%0Atwo")["address"],

@@ -18,8 +18,7 @@ use crate::domain::wire::{AccountObject, BankAccountObject, Viewer};
 use crate::http::account_changes::{author, forbidden, new_bank_account, refused, verifier};
 use crate::http::error::ApiError;
 use crate::http::extract::{
-    Path,
-    EventRequest, FromParams, NoParams, SecretKeyAuth, StripeForm, StripeQuery,
+    EventRequest, FromParams, NoParams, Path, SecretKeyAuth, StripeForm, StripeQuery,
 };
 use crate::http::form::{Params, first_leaf_param};
 use crate::http::idempotent::{Idempotent, Written};
@@ -259,9 +258,9 @@ async fn create_account(
         Ok(account) => account,
         Err(refusal) => return refused(refusal).into(),
     };
-    let bank = params
-        .external_account
-        .map(|details| new_bank_account(&state, &tenant.platform, account.id.clone(), details, true));
+    let bank = params.external_account.map(|details| {
+        new_bank_account(&state, &tenant.platform, account.id.clone(), details, true)
+    });
     let now = checks.now;
     StripeForm {
         params: (account, bank),
@@ -363,10 +362,9 @@ async fn update_account(
             let change = AccountChange {
                 update,
                 author,
-                external_account: external_account
-                    .map(|details| {
-                        new_bank_account(&state, &auth.tenant.platform, parsed.clone(), details, true)
-                    }),
+                external_account: external_account.map(|details| {
+                    new_bank_account(&state, &auth.tenant.platform, parsed.clone(), details, true)
+                }),
             };
             let now = change.author.now();
             let save = saver.on_success(move |account: &Account| {

@@ -20,8 +20,7 @@ use crate::http::account_changes::{
 };
 use crate::http::error::ApiError;
 use crate::http::extract::{
-    Path,
-    EmbeddedAuth, EventRequest, FromParams, NoParams, RequestOrigin, StripeForm, StripeQuery,
+    EmbeddedAuth, EventRequest, FromParams, NoParams, Path, RequestOrigin, StripeForm, StripeQuery,
 };
 use crate::http::form::Params;
 use crate::http::idempotent::{Idempotent, Written};

@@ -11,8 +11,7 @@ use serde_json::Value;
 use crate::domain::ids::{EventId, WebhookEndpointId};
 use crate::domain::webhooks::{EVENT_RETENTION, Event};
 use crate::http::error::ApiError;
-use crate::http::extract::{
-    Path,FromParams, NoParams, SecretKeyAuth, StripeForm, StripeQuery};
+use crate::http::extract::{FromParams, NoParams, Path, SecretKeyAuth, StripeForm, StripeQuery};
 use crate::http::form::Params;
 use crate::http::params::{ListParams, read_created, read_expand};
 use crate::http::responses::ListResponse;

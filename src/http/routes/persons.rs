@@ -16,8 +16,7 @@ use crate::http::account_changes::{
     retrieve_person,
 };
 use crate::http::error::ApiError;
-use crate::http::extract::{
-    Path,EventRequest, NoParams, SecretKeyAuth, StripeForm, StripeQuery};
+use crate::http::extract::{EventRequest, NoParams, Path, SecretKeyAuth, StripeForm, StripeQuery};
 use crate::http::idempotent::Idempotent;
 use crate::http::responses::{DeletedResponse, ListResponse};
 use crate::http::state::AppState;

@@ -17,8 +17,7 @@ use crate::domain::webhooks::{
     secret_seal_context,
 };
 use crate::http::error::ApiError;
-use crate::http::extract::{
-    Path,FromParams, NoParams, SecretKeyAuth, StripeForm, StripeQuery};
+use crate::http::extract::{FromParams, NoParams, Path, SecretKeyAuth, StripeForm, StripeQuery};
 use crate::http::form::Params;
 use crate::http::idempotent::{Idempotent, Written};
 use crate::http::params::{ListParams, read_expand, read_metadata};
