@@ -400,11 +400,12 @@ impl FromRequestParts<AppState> for EmbeddedAuth {
     }
 }
 
-/// Path parameters, as axum's `Path` reads them, except that a path it cannot
-/// decode (a segment that is not UTF-8 once percent-decoded) gets Stripe's 404
-/// for a URL it does not serve, in Stripe's envelope, instead of axum's
-/// `text/plain` 400. No id of ours can be such a segment, so no route exists
-/// for it: Stripe's own router answers the same.
+/// Path parameters, as axum's `Path` reads them, except that a segment axum
+/// cannot decode (not UTF-8 once percent-decoded) is decoded lossily (with
+/// U+FFFD) and handed on: no id of ours can hold U+FFFD, so the route answers
+/// exactly what it answers for any unknown id, in Stripe's envelope, instead of
+/// axum's `text/plain` 400. Should even that fail, the answer is Stripe's 404
+/// for a URL it does not serve.
 #[derive(Debug, Clone)]
 pub struct Path<T>(pub T);
 
@@ -419,13 +420,38 @@ where
         match axum::extract::Path::<T>::from_request_parts(parts, state).await {
             Ok(axum::extract::Path(value)) => Ok(Self(value)),
             Err(rejection) => {
-                tracing::debug!(%rejection, "path parameters refused");
-                Err(ApiError::UnrecognizedUrl {
-                    method: parts.method.to_string(),
-                    path: parts.uri.path().to_owned(),
-                })
+                tracing::debug!(%rejection, "path parameters decoded lossily");
+                lossy_path_parameters(parts)
+                    .map(Self)
+                    .ok_or_else(|| ApiError::UnrecognizedUrl {
+                        method: parts.method.to_string(),
+                        path: parts.uri.path().to_owned(),
+                    })
             }
         }
+    }
+}
+
+/// The route's path parameters, in order, each segment percent-decoded with
+/// invalid UTF-8 replaced: the segments of the matched template that are
+/// `{name}`, taken from the request's path (our templates have no wildcards,
+/// so the two split alike). One parameter reads as a string, several as a tuple.
+fn lossy_path_parameters<T: serde::de::DeserializeOwned>(parts: &Parts) -> Option<T> {
+    use serde::de::value::{Error, SeqDeserializer, StringDeserializer};
+    let template = parts.extensions.get::<MatchedPath>()?.as_str();
+    let values: Vec<String> = template
+        .split('/')
+        .zip(parts.uri.path().split('/'))
+        .filter(|(name, _)| name.starts_with('{') && name.ends_with('}'))
+        .map(|(_, raw)| {
+            percent_encoding::percent_decode_str(raw)
+                .decode_utf8_lossy()
+                .into_owned()
+        })
+        .collect();
+    match values.as_slice() {
+        [one] => T::deserialize(StringDeserializer::<Error>::new(one.clone())).ok(),
+        _ => T::deserialize(SeqDeserializer::<_, Error>::new(values.into_iter())).ok(),
     }
 }
 

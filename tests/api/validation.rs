@@ -204,37 +204,52 @@ async fn an_invalid_email_is_refused_with_stripes_message() {
 }
 
 #[tokio::test]
-async fn a_path_id_that_is_not_utf8_gets_stripes_envelope_not_plain_text() {
+async fn a_path_id_that_is_not_utf8_gets_what_an_unknown_id_gets_in_stripes_envelope() {
     let app = spawn_app().await;
+    let sk = app.platform.secret.clone();
     let (_, em_key) = app.embedded_key_for(ONBOARDING).await;
+    let account = app.create_account_id(&sk, "type=custom").await;
 
-    let platform = app
-        .get("/v1/accounts/acct_%FF%FE", &app.platform.secret)
-        .await;
-    let nested = app
-        .get(
-            "/v1/accounts/acct_1/external_accounts/ba_%C3",
-            &app.platform.secret,
-        )
-        .await;
-    let embedded = app.get("/v1/account/persons/person_%FF", &em_key).await;
+    // Each path with undecodable bytes, beside the same path with an unknown id.
+    let cases = [
+        (
+            &sk,
+            "/v1/accounts/acct_%FF%FE".to_owned(),
+            "/v1/accounts/acct_Unknown0000".to_owned(),
+        ),
+        (
+            &sk,
+            format!("/v1/accounts/{account}/external_accounts/ba_%C3"),
+            format!("/v1/accounts/{account}/external_accounts/ba_Unknown0000"),
+        ),
+        (
+            &sk,
+            format!("/v1/accounts/{account}/persons/person_%FF"),
+            format!("/v1/accounts/{account}/persons/person_Unknown0000"),
+        ),
+        (
+            &em_key,
+            "/v1/account/persons/person_%FF".to_owned(),
+            "/v1/account/persons/person_Unknown0000".to_owned(),
+        ),
+    ];
+    for (key, bad, unknown) in cases {
+        let response = app.get(&bad, key).await;
+        let expected = app.get(&unknown, key).await;
 
-    for (response, path) in [
-        (&platform, "/v1/accounts/acct_%FF%FE"),
-        (&nested, "/v1/accounts/acct_1/external_accounts/ba_%C3"),
-        (&embedded, "/v1/account/persons/person_%FF"),
-    ] {
-        assert_eq!(response.status, 404, "{}", response.body);
+        assert_eq!(response.status, expected.status, "{bad}: {}", response.body);
+        assert!(response.status == 403 || response.status == 404, "{bad}");
         assert_eq!(
             response.headers["content-type"], "application/json",
-            "{path}"
+            "{bad}"
         );
-        assert_eq!(
-            error_of(response),
-            json!({
-                "type": "invalid_request_error",
-                "message": format!("Unrecognized request URL (GET: {path}). Please see https://stripe.com/docs or we can help at https://support.stripe.com/."),
-            })
+        let (error, expected) = (error_of(&response), error_of(&expected));
+        assert_eq!(error["type"], expected["type"], "{bad}");
+        assert_eq!(error["code"], expected["code"], "{bad}");
+        assert_eq!(error["param"], expected["param"], "{bad}");
+        assert!(
+            error["message"].as_str().unwrap().contains('\u{FFFD}'),
+            "{bad}: {error}"
         );
     }
 }
