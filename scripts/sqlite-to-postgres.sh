@@ -25,8 +25,8 @@ set -euo pipefail
 # --- The schemas this script knows ---------------------------------------------------------
 # The last migration of each backend whose tables and columns are listed below. A new
 # migration changes these two numbers together with the lists, never alone.
-SQLITE_SCHEMA_VERSION=7   # migrations/sqlite/0007_test_double.sql (`pragma user_version`)
-POSTGRES_SCHEMA_VERSION=4 # migrations/postgres/0004_test_double.sql (`_sqlx_migrations`)
+SQLITE_SCHEMA_VERSION=8   # migrations/sqlite/0008_key_expiry.sql (`pragma user_version`)
+POSTGRES_SCHEMA_VERSION=5 # migrations/postgres/0005_key_expiry.sql (`_sqlx_migrations`)
 
 # Every table, in an order that satisfies its foreign keys, with every column that
 # PostgreSQL has. `:hex` marks a binary column (SQLite blob, PostgreSQL bytea), which
@@ -37,7 +37,7 @@ POSTGRES_SCHEMA_VERSION=4 # migrations/postgres/0004_test_double.sql (`_sqlx_mig
 # string a quoted one, on both sides.
 TABLES=(
   "platforms: id name created"
-  "api_keys: key_hash:hex platform_id kind livemode"
+  "api_keys: key_hash:hex platform_id kind livemode expires_at revoked"
   "accounts: seq id platform_id livemode fees_payer losses_payments requirement_collection stripe_dashboard country email metadata capabilities created deleted_at profile next_check_at snapshot"
   "account_onboardings: account_id started_at"
   "external_accounts: seq id account_id country currency account_holder_name routing_number last4 fingerprint created account_holder_type default_for_currency"

@@ -1,5 +1,5 @@
-//! The command line: `serve`, `migrate`, `platforms create`, `events resend`
-//! and `healthcheck`.
+//! The command line: `serve`, `migrate`, `platforms create`, `keys roll`,
+//! `keys revoke`, `events resend` and `healthcheck`.
 //! Every option can also be set through the environment variable named in its help.
 
 use std::net::SocketAddr;
@@ -17,19 +17,20 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use crate::app::{self, App};
 use crate::clock::{Clock, OffsetClock, SystemClock};
 use crate::config::{
-    DatabaseUrl, MasterKeySource, ServeSettings, parse_positive_duration, parse_short_duration,
+    DatabaseUrl, MasterKeySource, ServeSettings, parse_positive_duration, parse_roll_grace,
+    parse_short_duration,
 };
 use crate::domain::ids::{EventId, WebhookEndpointId};
-use crate::domain::keys::seed_randomness;
-use crate::domain::platform::{DeclaredPlatform, NewPlatform};
+use crate::domain::keys::{GeneratedKey, KeyKind, PresentedKey, mask, seed_randomness};
+use crate::domain::platform::{DeclaredPlatform, KeyValidity, NewPlatform, StoredKey};
 use crate::http::rate_limit::RateLimits;
 use crate::http::settings::ApiConfig;
 use crate::http::state::AppState;
 use crate::http::test_double::TestDoubleSwitches;
 use crate::keyring::MasterKey;
 use crate::maintenance::PruneSettings;
-use crate::store::DeclaredOutcome;
 use crate::store::postgres::PostgresSettings;
+use crate::store::{DeclaredOutcome, KeyChange};
 use crate::telemetry::{self, LogFormat};
 use crate::webhooks::worker::DeliverySettings;
 
@@ -60,6 +61,11 @@ enum Command {
     Platforms {
         #[command(subcommand)]
         command: PlatformsCommand,
+    },
+    /// Roll or revoke a platform's API keys (after a leak, or routinely).
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
     },
     /// Work with events.
     Events {
@@ -298,6 +304,31 @@ enum PlatformsCommand {
 }
 
 #[derive(Debug, Subcommand)]
+enum KeysCommand {
+    /// Replace a platform key with a new one of the same kind and mode, and
+    /// print the new key as one JSON object on stdout. The old key keeps
+    /// working for --expire-old-in, then is refused as expired.
+    Roll {
+        /// The key to roll (`sk_…` or `pk_…`), or `-` to read it from stdin
+        /// (which keeps it out of the process list and shell history).
+        key: String,
+        /// How long the old key keeps working: `0s` (the default: at once)
+        /// up to `7d`, as in Stripe. Every server refuses it at most 2 s after that.
+        #[arg(long, default_value = "0s", value_parser = parse_roll_grace)]
+        expire_old_in: Duration,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
+    /// Revoke a platform key: every server refuses it at most 2 s from now.
+    Revoke {
+        /// The key to revoke (`sk_…` or `pk_…`), or `-` to read it from stdin.
+        key: String,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
+}
+
+#[derive(Debug, Subcommand)]
 enum EventsCommand {
     /// Queue an event for delivery again: to one endpoint of its platform and
     /// mode (whatever it subscribed to), or to every endpoint that wants it.
@@ -387,6 +418,17 @@ async fn execute(command: Command) -> anyhow::Result<ExitCode> {
         Command::Platforms {
             command: PlatformsCommand::Create { name, database },
         } => create_platform(name, &database).await?,
+        Command::Keys {
+            command:
+                KeysCommand::Roll {
+                    key,
+                    expire_old_in,
+                    database,
+                },
+        } => roll_key(&key, expire_old_in, &database).await?,
+        Command::Keys {
+            command: KeysCommand::Revoke { key, database },
+        } => revoke_key(&key, &database).await?,
         Command::Events {
             command:
                 EventsCommand::Resend {
@@ -492,6 +534,94 @@ async fn create_platform(name: String, database: &DatabaseArgs) -> anyhow::Resul
         "live_publishable_key": platform.live_publishable_key.expose(),
     });
     println!("{output}");
+    Ok(())
+}
+
+/// The key a `keys` command names: its text, or stdin's first line for `-`;
+/// only platform keys (`sk_`, `pk_`) can be rolled or revoked.
+fn platform_key_argument(text: &str) -> anyhow::Result<PresentedKey> {
+    let text = if text == "-" {
+        let mut line = String::new();
+        std::io::stdin()
+            .read_line(&mut line)
+            .context("while reading the key from stdin")?;
+        line.trim().to_owned()
+    } else {
+        text.trim().to_owned()
+    };
+    let key = PresentedKey::new(&text);
+    match key.classify() {
+        Some((KeyKind::Secret | KeyKind::Publishable, _)) => Ok(key),
+        _ => anyhow::bail!(
+            "{} is not a platform key (sk_test_…, sk_live_…, pk_test_… or pk_live_…)",
+            mask(&text)
+        ),
+    }
+}
+
+/// Why a key could not be rolled or revoked, for people.
+fn key_change_refusal(key: &PresentedKey, change: &KeyChange) -> anyhow::Error {
+    let masked = key.masked();
+    match change {
+        KeyChange::Changed(_) => anyhow::anyhow!("{masked} was changed"),
+        KeyChange::Unknown => anyhow::anyhow!("no such key in this database: {masked}"),
+        KeyChange::Refused(KeyValidity::Revoked) => {
+            anyhow::anyhow!("{masked} is revoked; roll a key that still works")
+        }
+        KeyChange::Refused(KeyValidity::Expired | KeyValidity::Usable) => {
+            anyhow::anyhow!("{masked} has expired; roll a key that still works")
+        }
+        KeyChange::Mismatch => anyhow::anyhow!("{masked} is stored as another kind of key"),
+    }
+}
+
+async fn roll_key(key: &str, grace: Duration, database: &DatabaseArgs) -> anyhow::Result<()> {
+    let old = platform_key_argument(key)?;
+    let Some((kind, mode)) = old.classify() else {
+        unreachable!("platform_key_argument accepts classified keys only");
+    };
+    let new = GeneratedKey::generate(kind, mode);
+    let store = app::open_store(&database.database, &database.postgres()).await?;
+    let now = SystemClock.now();
+    let expires_at = now.plus(grace);
+    let stored = StoredKey {
+        hash: new.hash(),
+        kind,
+        mode,
+    };
+    let change = store
+        .roll_key(old.hash(), stored, expires_at, now)
+        .await
+        .context("while rolling the key")?;
+    let KeyChange::Changed(platform) = change else {
+        return Err(key_change_refusal(&old, &change));
+    };
+    let output = serde_json::json!({
+        "platform": platform,
+        "kind": kind.as_str(),
+        "livemode": mode.is_live(),
+        "key": new.expose(),
+        "old_key": old.masked(),
+        "old_key_expires_at": expires_at,
+    });
+    println!("{output}");
+    Ok(())
+}
+
+async fn revoke_key(key: &str, database: &DatabaseArgs) -> anyhow::Result<()> {
+    let key = platform_key_argument(key)?;
+    let store = app::open_store(&database.database, &database.postgres()).await?;
+    let change = store
+        .revoke_key(key.hash())
+        .await
+        .context("while revoking the key")?;
+    let KeyChange::Changed(platform) = change else {
+        return Err(key_change_refusal(&key, &change));
+    };
+    println!(
+        "{}",
+        serde_json::json!({"platform": platform, "revoked": key.masked()})
+    );
     Ok(())
 }
 

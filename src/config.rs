@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use secrecy::SecretString;
 
+use crate::domain::platform::MAX_ROLL_GRACE;
 use crate::http::settings::ApiConfig;
 
 /// Where the data lives.
@@ -75,6 +76,18 @@ pub fn parse_positive_duration(text: &str) -> Result<Duration, String> {
     let duration = humantime::parse_duration(text).map_err(|e| format!("{text:?}: {e}"))?;
     if duration < Duration::from_secs(1) {
         return Err(format!("{text:?}: must be at least one second"));
+    }
+    Ok(duration)
+}
+
+/// Parses how long a rolled key keeps working (`0s`, `1h`, `7d`): from none
+/// to Stripe's longest, seven days.
+pub fn parse_roll_grace(text: &str) -> Result<Duration, String> {
+    let duration = humantime::parse_duration(text).map_err(|e| format!("{text:?}: {e}"))?;
+    if duration > MAX_ROLL_GRACE {
+        return Err(format!(
+            "{text:?}: an old key can keep working for at most 7 days (as in Stripe)"
+        ));
     }
     Ok(duration)
 }

@@ -4,7 +4,7 @@
 
 use crate::clock::Timestamp;
 
-use super::ids::{AccountId, ExternalAccountId};
+use super::ids::{AccountId, ExternalAccountId, PlatformId};
 
 /// Whose bank account it is (`account_holder_type`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -141,9 +141,19 @@ impl BankAccountDetails {
         chars[chars.len().saturating_sub(4)..].iter().collect()
     }
 
-    /// What the fingerprint is computed over: the same bank account gives the
-    /// same text, however it was typed.
-    pub fn fingerprint_input(&self) -> String {
+    /// What the fingerprint is computed over: the same bank account of the
+    /// same platform gives the same text, however it was typed. The platform is
+    /// part of it, as in Stripe, where fingerprints are scoped to one platform:
+    /// two platforms cannot tell from fingerprints that their accounts share a
+    /// bank account.
+    pub fn fingerprint_input(&self, platform: &PlatformId) -> String {
+        format!("{platform}|{}", self.unscoped_fingerprint_input())
+    }
+
+    /// The fingerprint input before fingerprints were scoped to a platform:
+    /// bank accounts stored then carry it, and a duplicate check must still
+    /// find them.
+    pub fn unscoped_fingerprint_input(&self) -> String {
         format!(
             "{}|{}|{}",
             self.country,
@@ -251,7 +261,15 @@ mod tests {
         assert_eq!(details.country, "US");
         assert_eq!(details.currency, "usd");
         assert_eq!(details.last4(), "6789");
-        assert_eq!(details.fingerprint_input(), "US|110000000|000123456789");
+        assert_eq!(
+            details.unscoped_fingerprint_input(),
+            "US|110000000|000123456789"
+        );
+        let platform = PlatformId::parse("acct_1Platform").unwrap();
+        assert_eq!(
+            details.fingerprint_input(&platform),
+            "acct_1Platform|US|110000000|000123456789"
+        );
     }
 
     #[test]

@@ -1,5 +1,7 @@
 //! Platforms: the Connect applications that own connected accounts, and their keys.
 
+use crate::clock::Timestamp;
+
 use super::ids::PlatformId;
 use super::keys::{GeneratedKey, KeyKind, SecretHash, mask};
 use super::mode::Mode;
@@ -183,7 +185,39 @@ pub struct KeyGrant {
     pub kind: KeyKind,
     /// Test or live.
     pub mode: Mode,
+    /// When the key stops working, once it has been rolled (`None`: never).
+    pub expires_at: Option<Timestamp>,
+    /// Revoked: refused from the moment it was.
+    pub revoked: bool,
 }
+
+/// Whether a platform key may be used at a given moment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyValidity {
+    /// It works.
+    Usable,
+    /// It was rolled and its grace period is over (Stripe's "Expired API Key").
+    Expired,
+    /// It was revoked (Stripe answers a deleted key like an unknown one).
+    Revoked,
+}
+
+impl KeyGrant {
+    /// Whether the key may be used at `now`: a rolled key works until, not at,
+    /// its expiry, so rolling with no delay ends it at once.
+    pub fn validity(&self, now: Timestamp) -> KeyValidity {
+        if self.revoked {
+            KeyValidity::Revoked
+        } else if self.expires_at.is_some_and(|at| now >= at) {
+            KeyValidity::Expired
+        } else {
+            KeyValidity::Usable
+        }
+    }
+}
+
+/// The longest a rolled key may keep working, as in Stripe's dashboard.
+pub const MAX_ROLL_GRACE: std::time::Duration = std::time::Duration::from_secs(7 * 24 * 60 * 60);
 
 /// Who is asking: a platform in one mode. Every lookup is scoped by it.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]

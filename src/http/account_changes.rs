@@ -6,7 +6,7 @@
 use crate::clock::Timestamp;
 use crate::domain::account::{Account, Forbidden, Writer};
 use crate::domain::external_account::{BankAccountDetails, NewBankAccount};
-use crate::domain::ids::{AccountId, PersonId};
+use crate::domain::ids::{AccountId, PersonId, PlatformId};
 use crate::domain::mode::Mode;
 use crate::domain::onboarding::changes::{PersonUpdate, Refusal};
 use crate::domain::onboarding::identity::Person;
@@ -41,21 +41,28 @@ pub fn author(state: &AppState, mode: Mode, writer: Writer, request: &EventReque
     }
 }
 
-/// A bank account for `account` from checked details: its fingerprint under
-/// every master key (current first), so that the store refuses a duplicate
-/// stored under a key since rotated out.
+/// A bank account for `account` of `platform` from checked details: its
+/// fingerprint (scoped to the platform) under every master key, current first,
+/// then the unscoped fingerprints rows stored before scoping carry, so that
+/// the store refuses a duplicate stored under a key since rotated out or
+/// before fingerprints were scoped.
 pub fn new_bank_account(
     state: &AppState,
+    platform: &PlatformId,
     account: AccountId,
     details: BankAccountDetails,
     make_default: bool,
 ) -> NewBankAccount {
-    let known_fingerprints = state.keyring.fingerprints(&details.fingerprint_input());
-    let bank = details.into_bank_account(
-        account,
-        known_fingerprints.first().cloned().unwrap_or_default(),
-        state.clock.now(),
+    let mut known_fingerprints = state
+        .keyring
+        .fingerprints(&details.fingerprint_input(platform));
+    let fingerprint = known_fingerprints.first().cloned().unwrap_or_default();
+    known_fingerprints.extend(
+        state
+            .keyring
+            .fingerprints(&details.unscoped_fingerprint_input()),
     );
+    let bank = details.into_bank_account(account, fingerprint, state.clock.now());
     NewBankAccount {
         bank,
         known_fingerprints,

@@ -1,12 +1,17 @@
 //! In-memory caches of facts that never change once stored, so the hot path
 //! (every request's key, every session's account) skips a database round trip.
 //!
-//! Only immutable facts are cached, and only facts that exist: a platform key's
-//! grant (keys are never edited or removed), and an account's mode and
-//! controller (fixed at creation). Whether an account still exists is never
-//! taken from here: the store re-checks that atomically when it writes.
+//! Only facts that exist are cached. An account's mode and controller are
+//! fixed at creation, so they serve forever. A platform key's grant can change
+//! (`keys roll` sets an expiry, `keys revoke` ends it, from another process), so
+//! it is trusted for at most [`KEY_TRUST`] and then read again: that is the
+//! bound within which every replica refuses a revoked key. Whether an account
+//! still exists is never taken from here: the store re-checks that atomically
+//! when it writes.
 //! Embedded sessions are never cached, since logout and revocation must take
 //! effect at once, in every process.
+
+use std::time::{Duration, Instant};
 
 use quick_cache::sync::Cache;
 
@@ -17,6 +22,12 @@ use crate::domain::mode::Mode;
 use crate::domain::platform::{KeyGrant, Tenant};
 use crate::store::{Store, StoreError};
 
+/// How long a remembered key grant is trusted before the store is asked again:
+/// a key revoked (or rolled with no delay) in the database is refused by every
+/// replica at most this long afterwards. One indexed read per key per 2 s and
+/// process costs nothing measurable.
+pub const KEY_TRUST: Duration = Duration::from_secs(2);
+
 /// Most platform keys remembered (four per platform).
 const KEY_CAPACITY: usize = 10_000;
 /// Most accounts remembered.
@@ -24,7 +35,7 @@ const ACCOUNT_CAPACITY: usize = 100_000;
 
 /// The caches.
 pub struct Caches {
-    keys: Cache<SecretHash, KeyGrant>,
+    keys: Cache<SecretHash, (KeyGrant, Instant)>,
     accounts: Cache<(PlatformId, AccountId), (Mode, Controller)>,
 }
 
@@ -47,14 +58,16 @@ impl Default for Caches {
 }
 
 impl Caches {
-    /// The grant of a known platform key.
+    /// The grant of a known platform key, if it was read from the store less
+    /// than [`KEY_TRUST`] ago.
     pub fn key(&self, hash: &SecretHash) -> Option<KeyGrant> {
-        self.keys.get(hash)
+        let (grant, read_at) = self.keys.get(hash)?;
+        (read_at.elapsed() < KEY_TRUST).then_some(grant)
     }
 
-    /// Remembers a platform key's grant.
+    /// Remembers a platform key's grant, just read from the store.
     pub fn remember_key(&self, hash: SecretHash, grant: KeyGrant) {
-        self.keys.insert(hash, grant);
+        self.keys.insert(hash, (grant, Instant::now()));
     }
 
     /// Remembers an account's mode and controller (both fixed at creation).

@@ -45,7 +45,7 @@ pub enum ApiError {
         /// The key as Stripe masks it.
         masked: String,
     },
-    /// An expired embedded session key.
+    /// An expired embedded session key, or a rolled platform key past its grace period.
     #[error("expired API key")]
     ExpiredApiKey {
         /// The key as Stripe masks it.

@@ -4,22 +4,24 @@
 //! Handlers list the authentication extractor before the parameters, so a request
 //! with a bad key is refused before its body is looked at, as Stripe does.
 
-use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::extract::{FromRequest, FromRequestParts, MatchedPath, Request};
 use axum::http::HeaderMap;
 use axum::http::header::{AUTHORIZATION, CONTENT_TYPE};
 use axum::http::request::Parts;
 use base64::Engine;
 
 use super::RequestId;
+use super::cache::AccountLookup;
 use super::error::ApiError;
 use super::form::{self, Decoder, Params};
 use super::idempotent::IdempotencyContext;
 use super::state::AppState;
+use crate::clock::{Clock, SystemClock};
 use crate::domain::embedded_session::{Capability, EmbeddedSession, KeyState};
-use crate::domain::ids::PlatformId;
+use crate::domain::ids::{AccountId, PlatformId};
 use crate::domain::keys::{KeyKind, PresentedKey};
 use crate::domain::mode::Mode;
-use crate::domain::platform::{DeclaredPlatform, KeyGrant, Tenant};
+use crate::domain::platform::{DeclaredPlatform, KeyGrant, KeyValidity, Tenant};
 use crate::domain::webhooks::RequestRef;
 use crate::idempotency::{Fingerprint, IdempotencyKey};
 use crate::store::DeclaredOutcome;
@@ -65,7 +67,8 @@ async fn identify(state: &AppState, key: &PresentedKey) -> Result<Identity, ApiE
     match key.classify() {
         Some((KeyKind::Secret | KeyKind::Publishable, _)) => {
             let hash = key.hash();
-            // Platform keys are never edited or removed: a grant once found serves.
+            // A remembered grant serves for at most `KEY_TRUST`, so a key
+            // rolled or revoked by another process is refused here soon after.
             let grant = match state.caches.key(&hash) {
                 Some(grant) => grant,
                 None => {
@@ -77,6 +80,17 @@ async fn identify(state: &AppState, key: &PresentedKey) -> Result<Identity, ApiE
                     grant
                 }
             };
+            // Keys belong to the operator, so they expire on the wall clock,
+            // never on a test double's movable one.
+            match grant.validity(SystemClock.now()) {
+                KeyValidity::Usable => {}
+                KeyValidity::Expired => {
+                    return Err(ApiError::ExpiredApiKey {
+                        masked: key.masked(),
+                    });
+                }
+                KeyValidity::Revoked => return Err(invalid()),
+            }
             refuse_live_in_test_double(state, key, grant.mode)?;
             check_rate(state, &grant.platform, grant.mode)?;
             Ok(Identity::Platform(grant))
@@ -177,6 +191,82 @@ fn platform_endpoint_denied(key: &PresentedKey, session: &EmbeddedSession) -> Ap
     }
 }
 
+/// The header with which Stripe lets a platform act as one of its connected accounts.
+const STRIPE_ACCOUNT: &str = "stripe-account";
+
+/// The route templates on which `Stripe-Account` is honoured with a secret key:
+/// those about one connected account, named in the path. There the header must
+/// name that same account. Every other platform endpoint (creating and listing
+/// accounts, account sessions, webhook endpoints, events, test helpers) acts as
+/// the platform itself, which a connected account cannot do.
+const ACCOUNT_SCOPED_PREFIX: &str = "/v1/accounts/{id}";
+
+/// The account a request's `Stripe-Account` header names, as sent.
+fn stripe_account_header(parts: &Parts) -> Option<String> {
+    let value = parts.headers.get(STRIPE_ACCOUNT)?;
+    Some(String::from_utf8_lossy(value.as_bytes()).trim().to_owned())
+}
+
+/// The 400 for `Stripe-Account` on an endpoint that acts as the platform: the
+/// header is refused rather than silently ignored.
+fn stripe_account_unsupported(parts: &Parts) -> ApiError {
+    ApiError::InvalidRequest {
+        message: format!(
+            "The Stripe-Account header is not supported on {} {}: this endpoint acts as your platform, not as a connected account. Remove the header, or use an endpoint under /v1/accounts/{{account}}.",
+            parts.method,
+            parts.uri.path()
+        ),
+    }
+}
+
+/// Honours `Stripe-Account` on a secret-key request: absent, nothing to do; on
+/// an endpoint about one connected account, it must name a connected account of
+/// this platform in this mode, and the same one as the path. Any other account
+/// (another platform's, another mode's, one that does not exist) gets the one
+/// answer Stripe gives, `account_invalid`, so nothing about it leaks.
+async fn check_stripe_account(
+    parts: &Parts,
+    state: &AppState,
+    tenant: &Tenant,
+    key: &PresentedKey,
+) -> Result<(), ApiError> {
+    let Some(named) = stripe_account_header(parts) else {
+        return Ok(());
+    };
+    let scoped = parts
+        .extensions
+        .get::<MatchedPath>()
+        .is_some_and(|template| template.as_str().starts_with(ACCOUNT_SCOPED_PREFIX));
+    let path_account = parts
+        .uri
+        .path()
+        .strip_prefix("/v1/accounts/")
+        .and_then(|rest| rest.split('/').next());
+    let (true, Some(path_account)) = (scoped, path_account) else {
+        return Err(stripe_account_unsupported(parts));
+    };
+    let no_access = |account: &str| ApiError::AccountInvalid {
+        masked_key: key.masked(),
+        account: account.to_owned(),
+    };
+    let Some(id) = AccountId::parse(&named) else {
+        return Err(no_access(&named));
+    };
+    match state
+        .caches
+        .account_controller(state.store.as_ref(), tenant, &id)
+        .await?
+    {
+        AccountLookup::Found(_) => {}
+        AccountLookup::Missing | AccountLookup::OtherMode(_) => return Err(no_access(&named)),
+    }
+    // Acting as one connected account, no other account can be reached.
+    if path_account != id.as_str() {
+        return Err(no_access(path_account));
+    }
+    Ok(())
+}
+
 /// A request made with one of a platform's secret keys.
 #[derive(Debug, Clone)]
 pub struct SecretKeyAuth {
@@ -195,13 +285,14 @@ impl FromRequestParts<AppState> for SecretKeyAuth {
     ) -> Result<Self, Self::Rejection> {
         let key = required_key(parts)?;
         match identify(state, &key).await? {
-            Identity::Platform(grant) if grant.kind == KeyKind::Secret => Ok(Self {
-                tenant: Tenant {
+            Identity::Platform(grant) if grant.kind == KeyKind::Secret => {
+                let tenant = Tenant {
                     platform: grant.platform,
                     mode: grant.mode,
-                },
-                key,
-            }),
+                };
+                check_stripe_account(parts, state, &tenant, &key).await?;
+                Ok(Self { tenant, key })
+            }
             Identity::Platform(_) => Err(ApiError::SecretKeyRequired),
             Identity::Embedded(session) => Err(platform_endpoint_denied(&key, &session)),
         }
@@ -225,12 +316,19 @@ impl FromRequestParts<AppState> for PublishableKeyAuth {
     ) -> Result<Self, Self::Rejection> {
         let key = required_key(parts)?;
         match identify(state, &key).await? {
-            Identity::Platform(grant) if grant.kind == KeyKind::Publishable => Ok(Self {
-                tenant: Tenant {
-                    platform: grant.platform,
-                    mode: grant.mode,
-                },
-            }),
+            Identity::Platform(grant) if grant.kind == KeyKind::Publishable => {
+                // Claiming a client secret acts as the platform: the secret
+                // already names its account.
+                if stripe_account_header(parts).is_some() {
+                    return Err(stripe_account_unsupported(parts));
+                }
+                Ok(Self {
+                    tenant: Tenant {
+                        platform: grant.platform,
+                        mode: grant.mode,
+                    },
+                })
+            }
             Identity::Platform(_) => Err(ApiError::PublishableKeyRequired),
             Identity::Embedded(session) => Err(ApiError::PermissionDenied {
                 masked_key: key.masked(),
@@ -282,11 +380,78 @@ impl FromRequestParts<AppState> for EmbeddedAuth {
     ) -> Result<Self, Self::Rejection> {
         let key = required_key(parts)?;
         match identify(state, &key).await? {
-            Identity::Embedded(session) => Ok(Self { session, key }),
+            Identity::Embedded(session) => {
+                // An embedded session acts as its one account already: the
+                // header may name it, and nothing else.
+                if let Some(named) = stripe_account_header(parts)
+                    && named != session.account.as_str()
+                {
+                    return Err(ApiError::AccountInvalid {
+                        masked_key: key.masked(),
+                        account: named,
+                    });
+                }
+                Ok(Self { session, key })
+            }
             Identity::Platform(_) => Err(ApiError::EmbeddedKeyRequired {
                 masked: key.masked(),
             }),
         }
+    }
+}
+
+/// Path parameters, as axum's `Path` reads them, except that a segment axum
+/// cannot decode (not UTF-8 once percent-decoded) is decoded lossily (with
+/// U+FFFD) and handed on: no id of ours can hold U+FFFD, so the route answers
+/// exactly what it answers for any unknown id, in Stripe's envelope, instead of
+/// axum's `text/plain` 400. Should even that fail, the answer is Stripe's 404
+/// for a URL it does not serve.
+#[derive(Debug, Clone)]
+pub struct Path<T>(pub T);
+
+impl<T, S> FromRequestParts<S> for Path<T>
+where
+    T: serde::de::DeserializeOwned + Send,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::extract::Path::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Path(value)) => Ok(Self(value)),
+            Err(rejection) => {
+                tracing::debug!(%rejection, "path parameters decoded lossily");
+                lossy_path_parameters(parts)
+                    .map(Self)
+                    .ok_or_else(|| ApiError::UnrecognizedUrl {
+                        method: parts.method.to_string(),
+                        path: parts.uri.path().to_owned(),
+                    })
+            }
+        }
+    }
+}
+
+/// The route's path parameters, in order, each segment percent-decoded with
+/// invalid UTF-8 replaced: the segments of the matched template that are
+/// `{name}`, taken from the request's path (our templates have no wildcards,
+/// so the two split alike). One parameter reads as a string, several as a tuple.
+fn lossy_path_parameters<T: serde::de::DeserializeOwned>(parts: &Parts) -> Option<T> {
+    use serde::de::value::{Error, SeqDeserializer, StringDeserializer};
+    let template = parts.extensions.get::<MatchedPath>()?.as_str();
+    let values: Vec<String> = template
+        .split('/')
+        .zip(parts.uri.path().split('/'))
+        .filter(|(name, _)| name.starts_with('{') && name.ends_with('}'))
+        .map(|(_, raw)| {
+            percent_encoding::percent_decode_str(raw)
+                .decode_utf8_lossy()
+                .into_owned()
+        })
+        .collect();
+    match values.as_slice() {
+        [one] => T::deserialize(StringDeserializer::<Error>::new(one.clone())).ok(),
+        _ => T::deserialize(SeqDeserializer::<_, Error>::new(values.into_iter())).ok(),
     }
 }
 

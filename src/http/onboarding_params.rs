@@ -23,23 +23,10 @@ use super::error::ApiError;
 use super::form::{FormValue, Params};
 use super::params::{check_email_param, read_metadata};
 
-/// Stripe's cap on the length of a string parameter.
-const MAX_STRING_LEN: usize = 5_000;
-
-/// An optional string that an empty value unsets, at most 5,000 characters.
+/// An optional string that an empty value unsets. (Its length, at most 5,000
+/// characters, and its characters were checked when the form was decoded.)
 fn string(params: &mut Params<'_>, key: &str) -> FieldUpdate {
-    let update = params.string_update(key);
-    if let FieldUpdate::Set(value) = &update
-        && value.chars().count() > MAX_STRING_LEN
-    {
-        let param = params.param(key);
-        params.reject(ApiError::invalid(
-            param,
-            format!("This value must be at most {MAX_STRING_LEN} characters long."),
-        ));
-        return FieldUpdate::Keep;
-    }
-    update
+    params.string_update(key)
 }
 
 /// An email address that an empty value unsets.
@@ -75,14 +62,6 @@ fn url(params: &mut Params<'_>, key: &str) -> FieldUpdate {
 /// A secret (an ID number, a tax ID): accepted, never kept.
 fn secret(params: &mut Params<'_>, key: &str) -> Option<Secret> {
     let value = params.optional_string(key)?;
-    if value.chars().count() > MAX_STRING_LEN {
-        let param = params.param(key);
-        params.reject(ApiError::invalid(
-            param,
-            format!("This value must be at most {MAX_STRING_LEN} characters long."),
-        ));
-        return None;
-    }
     Some(Secret::new(value.trim()))
 }
 

@@ -32,6 +32,14 @@ pub fn document() -> Value {
         if let Some(object) = op.as_object_mut() {
             object.insert("operationId".to_owned(), json!(endpoint.operation_id));
             object.insert("summary".to_owned(), json!(endpoint.summary));
+            if endpoint.path.starts_with("/v1/accounts/{id}")
+                && let Some(parameters) = object
+                    .entry("parameters")
+                    .or_insert_with(|| json!([]))
+                    .as_array_mut()
+            {
+                parameters.push(stripe_account_header());
+            }
         }
         path[endpoint.method.to_ascii_lowercase()] = op;
     }
@@ -203,6 +211,18 @@ fn list_parameters() -> Value {
         {"name": "starting_after", "in": "query", "schema": {"type": "string"}},
         {"name": "ending_before", "in": "query", "schema": {"type": "string"}},
     ])
+}
+
+/// The `Stripe-Account` header, honoured on the endpoints about one connected
+/// account (and refused with a 400 everywhere else): it must name the path's account.
+fn stripe_account_header() -> Value {
+    json!({
+        "name": "Stripe-Account",
+        "in": "header",
+        "required": false,
+        "description": "Act as this connected account of the calling platform; must be the account in the path.",
+        "schema": {"type": "string"},
+    })
 }
 
 /// The `{id}` path parameter.

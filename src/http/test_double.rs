@@ -22,9 +22,9 @@ use super::error::ApiError;
 use super::extract::{accept_on_first_use, presented_key};
 use super::form::{self, FormValue};
 use super::state::AppState;
-use crate::clock::{OffsetClock, Timestamp};
+use crate::clock::{Clock, OffsetClock, SystemClock, Timestamp};
 use crate::domain::keys::{KeyKind, random_alphanumeric, random_fraction};
-use crate::domain::platform::Tenant;
+use crate::domain::platform::{KeyValidity, Tenant};
 use crate::server::DropConnection;
 
 /// Which parts of the test double are on. With any of them, the server
@@ -373,6 +373,10 @@ async fn tenant_of(state: &AppState, headers: &HeaderMap) -> Option<Tenant> {
                     None => accept_on_first_use(state, &key).await.ok()??,
                 },
             };
+            // A rolled key past its grace period, or a revoked one, has no tenant.
+            if grant.validity(SystemClock.now()) != KeyValidity::Usable {
+                return None;
+            }
             Some(Tenant {
                 platform: grant.platform,
                 mode: grant.mode,

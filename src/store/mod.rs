@@ -34,7 +34,7 @@ pub use engine::SqlStore;
 pub use events::{EventFilter, EventStore};
 pub use idempotency_keys::{IdempotencyStore, Receipt, Saved};
 pub use paging::{Cursor, Page};
-pub use platforms::{DeclaredOutcome, PlatformStore};
+pub use platforms::{DeclaredOutcome, KeyChange, PlatformStore};
 pub use sessions::{ClaimOutcome, SessionInsertOutcome, SessionStore};
 pub use test_double::TestDoubleStore;
 pub use webhooks::{

@@ -9,7 +9,7 @@ use async_trait::async_trait;
 use crate::clock::Timestamp;
 use crate::domain::ids::PlatformId;
 use crate::domain::keys::SecretHash;
-use crate::domain::platform::{DeclaredPlatform, KeyGrant, NewPlatform, StoredKey};
+use crate::domain::platform::{DeclaredPlatform, KeyGrant, KeyValidity, NewPlatform, StoredKey};
 
 use super::StoreError;
 use super::engine::{Backend, SqlStore};
@@ -38,6 +38,22 @@ pub trait PlatformStore {
     /// What the platform key with this hash grants, if it exists.
     async fn find_key(&self, hash: SecretHash) -> Result<Option<KeyGrant>, StoreError>;
 
+    /// Rolls the key with hash `old`: stores `new` for the same platform, and
+    /// makes the old key expire at `expires_at` (or sooner, if it already
+    /// expires sooner). Refused, with nothing changed, if the old key is
+    /// unknown, revoked or expired at `now`, or `new` is not of its kind and mode.
+    async fn roll_key(
+        &self,
+        old: SecretHash,
+        new: StoredKey,
+        expires_at: Timestamp,
+        now: Timestamp,
+    ) -> Result<KeyChange, StoreError>;
+
+    /// Revokes the key with hash `hash`: refused from now on. Revoking a
+    /// revoked or expired key is allowed (and changes nothing it did not).
+    async fn revoke_key(&self, hash: SecretHash) -> Result<KeyChange, StoreError>;
+
     /// Stores a platform with declared keys unless it exists (a test
     /// double's known keys, or a key accepted on first use). Idempotent, and
     /// safe when several processes declare the same platform at once.
@@ -57,6 +73,19 @@ pub enum DeclaredOutcome {
     Existed,
     /// One of its keys belongs to another platform; nothing was stored.
     KeyTaken(PlatformId),
+}
+
+/// What rolling or revoking a key did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeyChange {
+    /// Done; the key belongs to this platform.
+    Changed(PlatformId),
+    /// No key has this hash.
+    Unknown,
+    /// The key can no longer be rolled: it is expired or revoked.
+    Refused(KeyValidity),
+    /// The new key is not of the old key's kind and mode.
+    Mismatch,
 }
 
 /// The platform statements a database provides.
@@ -88,6 +117,19 @@ pub trait PlatformRows {
         &mut self,
         platform: &PlatformId,
         key: &StoredKey,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Sets when the key with this hash expires.
+    fn update_key_expiry(
+        &mut self,
+        hash: SecretHash,
+        expires_at: Timestamp,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Marks the key with this hash revoked.
+    fn update_key_revoked(
+        &mut self,
+        hash: SecretHash,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// The grant of the key with this hash.
@@ -143,6 +185,50 @@ impl<B: Backend> PlatformStore for SqlStore<B> {
     async fn find_key(&self, hash: SecretHash) -> Result<Option<KeyGrant>, StoreError> {
         self.backend
             .read(move |tx| Box::pin(async move { tx.select_key(hash).await }))
+            .await
+    }
+
+    async fn roll_key(
+        &self,
+        old: SecretHash,
+        new: StoredKey,
+        expires_at: Timestamp,
+        now: Timestamp,
+    ) -> Result<KeyChange, StoreError> {
+        self.backend
+            .transaction(move |tx| {
+                Box::pin(async move {
+                    let Some(grant) = tx.select_key(old).await? else {
+                        return Ok(KeyChange::Unknown);
+                    };
+                    match grant.validity(now) {
+                        KeyValidity::Usable => {}
+                        refused => return Ok(KeyChange::Refused(refused)),
+                    }
+                    if (grant.kind, grant.mode) != (new.kind, new.mode) {
+                        return Ok(KeyChange::Mismatch);
+                    }
+                    tx.insert_key_if_absent(&grant.platform, &new).await?;
+                    // Rolling twice never lengthens the first grace period.
+                    let expires_at = grant.expires_at.map_or(expires_at, |at| at.min(expires_at));
+                    tx.update_key_expiry(old, expires_at).await?;
+                    Ok(KeyChange::Changed(grant.platform))
+                })
+            })
+            .await
+    }
+
+    async fn revoke_key(&self, hash: SecretHash) -> Result<KeyChange, StoreError> {
+        self.backend
+            .transaction(move |tx| {
+                Box::pin(async move {
+                    let Some(grant) = tx.select_key(hash).await? else {
+                        return Ok(KeyChange::Unknown);
+                    };
+                    tx.update_key_revoked(hash).await?;
+                    Ok(KeyChange::Changed(grant.platform))
+                })
+            })
             .await
     }
 

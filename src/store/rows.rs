@@ -150,7 +150,7 @@ fn components(bytes: &[u8]) -> Result<ResolvedComponents, StoreError> {
 /// The columns [`key_grant`] reads, in order.
 macro_rules! key_grant_columns {
     () => {
-        "platform_id, kind, livemode"
+        "platform_id, kind, livemode, expires_at, revoked"
     };
 }
 pub(crate) use key_grant_columns;
@@ -161,6 +161,8 @@ pub fn key_grant(row: &impl RowReader) -> Result<KeyGrant, StoreError> {
         platform: row.id(0, "api key platform", PlatformId::parse)?,
         kind: row.spelling(1, KeyKind::from_stored)?,
         mode: Mode::from_livemode(row.boolean(2)?),
+        expires_at: row.optional_integer(3)?.map(Timestamp::from_secs),
+        revoked: row.boolean(4)?,
     })
 }
 

@@ -310,6 +310,25 @@ impl TestDatabase {
         }
     }
 
+    /// Runs one statement that changes rows underneath the server (to make
+    /// rows as an older version stored them).
+    pub(crate) async fn execute(&self, sql: &str) {
+        match self {
+            Self::Sqlite { path, .. } => {
+                let db = rusqlite::Connection::open(path).unwrap();
+                db.busy_timeout(std::time::Duration::from_secs(5)).unwrap();
+                db.execute(sql, []).unwrap();
+            }
+            Self::Postgres { .. } => {
+                let mut conn = self.connect().await;
+                query(AssertSqlSafe(sql.to_owned()))
+                    .execute(&mut conn)
+                    .await
+                    .unwrap();
+            }
+        }
+    }
+
     /// A connection to this test's schema (PostgreSQL only).
     pub(crate) async fn connect(&self) -> PgConnection {
         PgConnection::connect(&self.url())

@@ -373,6 +373,18 @@ pub(crate) fn create_platform(database: &str) -> PlatformKeys {
     }
 }
 
+/// Runs `connect-sessions ARGS` to completion (a one-shot command such as
+/// `keys roll`), without the caller's settings; returns what it printed.
+pub(crate) fn run_command(args: &[&str]) -> std::process::Output {
+    let mut command = Command::new(BIN);
+    without_caller_settings(&mut command);
+    command
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .expect("cannot run connect-sessions")
+}
+
 /// Removes the caller's own `CONNECT_SESSIONS_*` settings (and log filter)
 /// from `command`: they must not leak into the process under test.
 pub(crate) fn without_caller_settings(command: &mut Command) {

@@ -199,7 +199,7 @@ async fn two_servers_starting_together_on_an_empty_database_create_one_default_p
     assert_eq!(creators, 1, "{printed:?}");
     assert_eq!(database.count("platforms").await, 1);
     // Each migration applied once.
-    assert_eq!(database.count("_sqlx_migrations").await, 4);
+    assert_eq!(database.count("_sqlx_migrations").await, 5);
     let secret_key = printed
         .iter()
         .flat_map(|text| text.lines())
@@ -932,4 +932,52 @@ async fn while_postgres_stops_answering_requests_fail_fast_and_the_server_recove
     let updated = server.post(&path, &key, "metadata[after]=3").await.ok();
     assert_eq!(updated["metadata"], json!({"after": "3"}));
     server.assert_running();
+}
+
+#[tokio::test]
+async fn a_rolled_live_secret_key_is_refused_by_two_servers_within_the_documented_bound() {
+    // Arrange: both servers have served the leaked live key (so each has its
+    // grant cached) before it is rolled by a third process.
+    let (database, store, platform, master_keys) = prepare().await;
+    let cluster = Cluster::start_on(database, store, &platform, &master_keys, &[]).await;
+    let leaked = platform.live_secret_key.expose().to_owned();
+    for server in &cluster.servers {
+        server.get("/v1/accounts", &leaked).await.ok();
+    }
+
+    // Act: `keys roll` with the default, no grace period.
+    let url = cluster.database.url();
+    let output =
+        crate::fixture::run_command(&["keys", "roll", &leaked, "--database", url.as_str()]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let rolled: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let new = rolled["key"].as_str().unwrap();
+    let rolled_at = Instant::now();
+
+    // Assert: the new key works on both at once; the old one is refused by both
+    // within KEY_TRUST (2 s), plus slack for a loaded machine.
+    for server in &cluster.servers {
+        server.get("/v1/accounts", new).await.ok();
+    }
+    let bound = connect_sessions::http::cache::KEY_TRUST + Duration::from_secs(3);
+    for server in &cluster.servers {
+        loop {
+            let response = server.get("/v1/accounts", &leaked).await;
+            if response.status == 401 {
+                assert_eq!(response.body["error"]["code"], "api_key_expired");
+                break;
+            }
+            assert_eq!(response.status, 200, "{}", response.body);
+            assert!(
+                rolled_at.elapsed() < bound,
+                "server still takes the rolled key after {:?}",
+                rolled_at.elapsed()
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
 }

@@ -221,6 +221,102 @@ async fn platforms_keys_are_found_by_hash_with_their_kind_and_mode() {
 }
 
 #[tokio::test]
+async fn a_key_is_rolled_to_one_of_its_kind_and_mode_and_revoked_keys_stay_taken() {
+    use connect_sessions::domain::keys::GeneratedKey;
+    use connect_sessions::domain::platform::{KeyValidity, StoredKey};
+    use connect_sessions::store::KeyChange;
+
+    let fixture = Fixture::new().await;
+    let store = &fixture.store;
+    let old = fixture.platform.live_secret_key.hash();
+    let stored = |key: &GeneratedKey, kind, mode| StoredKey {
+        hash: key.hash(),
+        kind,
+        mode,
+    };
+    let now = Timestamp::from_secs(1_000);
+    let later = Timestamp::from_secs(5_000);
+
+    // Another kind or mode is refused, and changes nothing.
+    let wrong = GeneratedKey::generate(KeyKind::Publishable, Mode::Live);
+    let refused = store
+        .roll_key(
+            old,
+            stored(&wrong, KeyKind::Publishable, Mode::Live),
+            later,
+            now,
+        )
+        .await
+        .unwrap();
+    assert_eq!(refused, KeyChange::Mismatch);
+    assert!(store.find_key(wrong.hash()).await.unwrap().is_none());
+
+    // Rolled: the new key is the platform's; the old one expires at `later`.
+    let new = GeneratedKey::generate(KeyKind::Secret, Mode::Live);
+    let rolled = store
+        .roll_key(old, stored(&new, KeyKind::Secret, Mode::Live), later, now)
+        .await
+        .unwrap();
+    assert_eq!(rolled, KeyChange::Changed(fixture.platform.id.clone()));
+    let grant = store.find_key(new.hash()).await.unwrap().unwrap();
+    assert_eq!(
+        (grant.platform, grant.kind, grant.mode, grant.expires_at),
+        (
+            fixture.platform.id.clone(),
+            KeyKind::Secret,
+            Mode::Live,
+            None
+        )
+    );
+    let old_grant = store.find_key(old).await.unwrap().unwrap();
+    assert_eq!(old_grant.expires_at, Some(later));
+    assert_eq!(old_grant.validity(now), KeyValidity::Usable);
+    assert_eq!(old_grant.validity(later), KeyValidity::Expired);
+
+    // Rolling again never lengthens the grace period.
+    let third = GeneratedKey::generate(KeyKind::Secret, Mode::Live);
+    store
+        .roll_key(
+            old,
+            stored(&third, KeyKind::Secret, Mode::Live),
+            Timestamp::from_secs(9_000),
+            now,
+        )
+        .await
+        .unwrap();
+    let old_grant = store.find_key(old).await.unwrap().unwrap();
+    assert_eq!(old_grant.expires_at, Some(later));
+
+    // Revoked: refused, cannot be rolled, and its hash is still taken.
+    assert_eq!(
+        store.revoke_key(new.hash()).await.unwrap(),
+        KeyChange::Changed(fixture.platform.id.clone())
+    );
+    let revoked = store.find_key(new.hash()).await.unwrap().unwrap();
+    assert_eq!(revoked.validity(now), KeyValidity::Revoked);
+    let fourth = GeneratedKey::generate(KeyKind::Secret, Mode::Live);
+    assert_eq!(
+        store
+            .roll_key(
+                new.hash(),
+                stored(&fourth, KeyKind::Secret, Mode::Live),
+                later,
+                now
+            )
+            .await
+            .unwrap(),
+        KeyChange::Refused(KeyValidity::Revoked)
+    );
+    assert_eq!(
+        store
+            .revoke_key(SecretHash::of("sk_live_unknown"))
+            .await
+            .unwrap(),
+        KeyChange::Unknown
+    );
+}
+
+#[tokio::test]
 async fn a_default_platform_is_created_only_on_an_empty_database() {
     let database = TestDatabase::create().await;
     let store = database.open_store().await;

@@ -419,16 +419,19 @@ async fn every_response_is_uncacheable_json() {
 async fn idempotency_key_and_stripe_account_are_echoed_when_sent() {
     // Arrange
     let app = spawn_app().await;
+    let account = app
+        .create_account_id(&app.platform.secret, "type=express")
+        .await;
 
-    // Act
+    // Act: acting as the connected account on its own endpoint.
     let with_headers = app
         .send(
-            app.request(Method::POST, "/v1/accounts")
+            app.request(Method::POST, &format!("/v1/accounts/{account}"))
                 .bearer_auth(&app.platform.secret)
                 .header(CONTENT_TYPE, FORM)
                 .header("Idempotency-Key", "stripe-node-retry-0f1e2d3c")
-                .header("Stripe-Account", "acct_1ExampleConnected")
-                .body("type=express"),
+                .header("Stripe-Account", &account)
+                .body("metadata[k]=v"),
         )
         .await;
     let on_error = app
@@ -440,15 +443,12 @@ async fn idempotency_key_and_stripe_account_are_echoed_when_sent() {
     let without = app.get("/v1/accounts", &app.platform.secret).await;
 
     // Assert
-    assert_eq!(with_headers.status, 200);
+    assert_eq!(with_headers.status, 200, "{}", with_headers.body);
     assert_eq!(
         with_headers.header("idempotency-key"),
         "stripe-node-retry-0f1e2d3c"
     );
-    assert_eq!(
-        with_headers.header("stripe-account"),
-        "acct_1ExampleConnected"
-    );
+    assert_eq!(with_headers.header("stripe-account"), account);
     assert_eq!(on_error.header("idempotency-key"), "key-on-an-error");
     assert!(without.headers.get("idempotency-key").is_none());
     assert!(without.headers.get("stripe-account").is_none());

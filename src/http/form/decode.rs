@@ -14,6 +14,8 @@ pub struct FormLimits {
     pub max_pairs: usize,
     /// Most bracket levels below the top-level name.
     pub max_depth: usize,
+    /// Most characters in one value: Stripe caps every string at 5,000.
+    pub max_value_chars: usize,
 }
 
 impl Default for FormLimits {
@@ -21,9 +23,13 @@ impl Default for FormLimits {
         Self {
             max_pairs: 1_000,
             max_depth: 8,
+            max_value_chars: MAX_STRING_CHARS,
         }
     }
 }
+
+/// Stripe's cap on the length of any string parameter.
+pub const MAX_STRING_CHARS: usize = 5_000;
 
 /// Why a body could not be decoded at all.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -45,6 +51,27 @@ pub enum FormError {
         /// The limit.
         limit: usize,
     },
+    /// A key or value holding a control character. PostgreSQL cannot store
+    /// NUL in text at all, and the others have no place in Stripe's strings,
+    /// so both backends refuse them here, before anything is stored.
+    #[error(
+        "Invalid string: {param} contains the control character {}; only tab, line feed and carriage return are allowed in values.",
+        code_point(*character)
+    )]
+    ControlCharacter {
+        /// The parameter (its key as sent).
+        param: String,
+        /// The first offending character.
+        character: char,
+    },
+    /// A value longer than [`FormLimits::max_value_chars`].
+    #[error("This value must be at most {limit} characters long.")]
+    TooLong {
+        /// The parameter.
+        param: String,
+        /// The limit.
+        limit: usize,
+    },
     /// The same parameter given as text and as a hash or list.
     #[error(
         "Invalid request: the parameter {param} was given conflicting values (both as a value and as a hash or array)."
@@ -59,9 +86,10 @@ impl From<FormError> for ApiError {
     fn from(error: FormError) -> Self {
         let message = error.to_string();
         match error {
-            FormError::TooDeep { param, .. } | FormError::Conflict { param } => {
-                ApiError::InvalidParam { param, message }
-            }
+            FormError::TooDeep { param, .. }
+            | FormError::Conflict { param }
+            | FormError::ControlCharacter { param, .. }
+            | FormError::TooLong { param, .. } => ApiError::InvalidParam { param, message },
             FormError::InvalidUtf8 | FormError::TooManyParams { .. } => {
                 ApiError::InvalidRequest { message }
             }
@@ -97,6 +125,24 @@ pub fn parse(input: &[u8], limits: FormLimits) -> Result<DecodedForm, FormError>
             continue;
         }
         let value = decode_component(raw_value)?;
+        if let Some(character) = key.chars().find(|c| c.is_control()) {
+            return Err(FormError::ControlCharacter {
+                param: key,
+                character,
+            });
+        }
+        if let Some(character) = value.chars().find(|&c| forbidden_in_value(c)) {
+            return Err(FormError::ControlCharacter {
+                param: key,
+                character,
+            });
+        }
+        if value.len() > limits.max_value_chars && value.chars().count() > limits.max_value_chars {
+            return Err(FormError::TooLong {
+                param: key,
+                limit: limits.max_value_chars,
+            });
+        }
         let path = split_key(&key);
         if path.len() - 1 > limits.max_depth {
             return Err(FormError::TooDeep {
@@ -108,6 +154,18 @@ pub fn parse(input: &[u8], limits: FormLimits) -> Result<DecodedForm, FormError>
         form.key_order.push(key);
     }
     Ok(form)
+}
+
+/// Whether `c` may not appear in a value: the C0 controls (NUL among them),
+/// except the tab, line feed and carriage return that free text (an address,
+/// a description) may hold.
+fn forbidden_in_value(c: char) -> bool {
+    c.is_ascii_control() && c != '\x7f' && !matches!(c, '\t' | '\n' | '\r')
+}
+
+/// `U+0000`: how an error names a character it cannot show.
+fn code_point(c: char) -> String {
+    format!("U+{:04X}", u32::from(c))
 }
 
 /// Percent-decodes one key or value, `+` meaning space; rejects invalid UTF-8.
@@ -254,6 +312,47 @@ mod tests {
     }
 
     #[test]
+    fn control_characters_are_refused_in_values_and_keys_except_tab_and_line_ends() {
+        let refused = |input: &str| parse(input.as_bytes(), FormLimits::default()).unwrap_err();
+        assert_eq!(
+            refused("email=a%00b@example.com"),
+            FormError::ControlCharacter {
+                param: "email".to_owned(),
+                character: '\0',
+            }
+        );
+        assert!(matches!(
+            refused("business_profile[name]=a%1Bb"),
+            FormError::ControlCharacter { ref param, character: '\x1b' } if param == "business_profile[name]"
+        ));
+        assert!(matches!(
+            refused("metadata[a%00]=x"),
+            FormError::ControlCharacter {
+                character: '\0',
+                ..
+            }
+        ));
+        assert_eq!(
+            tree("address=line%09one%0D%0Aline%0Atwo")["address"],
+            text("line\tone\r\nline\ntwo")
+        );
+    }
+
+    #[test]
+    fn values_longer_than_five_thousand_characters_are_refused() {
+        let at_limit = format!("name={}", "é".repeat(5_000));
+        assert!(parse(at_limit.as_bytes(), FormLimits::default()).is_ok());
+        let over = format!("name={}", "a".repeat(5_001));
+        assert_eq!(
+            parse(over.as_bytes(), FormLimits::default()).unwrap_err(),
+            FormError::TooLong {
+                param: "name".to_owned(),
+                limit: 5_000,
+            }
+        );
+    }
+
+    #[test]
     fn nested_brackets_build_a_tree() {
         assert_eq!(
             tree(
@@ -325,6 +424,7 @@ mod tests {
         let limits = FormLimits {
             max_pairs: 2,
             max_depth: 2,
+            ..FormLimits::default()
         };
         assert_eq!(
             parse(b"a=1&b=2&c=3", limits),

@@ -1,7 +1,7 @@
 //! `/v1/accounts`: create, retrieve, update, delete and list connected
 //! accounts, and their bank accounts (`external_accounts`).
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 
@@ -18,7 +18,7 @@ use crate::domain::wire::{AccountObject, BankAccountObject, Viewer};
 use crate::http::account_changes::{author, forbidden, new_bank_account, refused, verifier};
 use crate::http::error::ApiError;
 use crate::http::extract::{
-    EventRequest, FromParams, NoParams, SecretKeyAuth, StripeForm, StripeQuery,
+    EventRequest, FromParams, NoParams, Path, SecretKeyAuth, StripeForm, StripeQuery,
 };
 use crate::http::form::{Params, first_leaf_param};
 use crate::http::idempotent::{Idempotent, Written};
@@ -258,9 +258,9 @@ async fn create_account(
         Ok(account) => account,
         Err(refusal) => return refused(refusal).into(),
     };
-    let bank = params
-        .external_account
-        .map(|details| new_bank_account(&state, account.id.clone(), details, true));
+    let bank = params.external_account.map(|details| {
+        new_bank_account(&state, &tenant.platform, account.id.clone(), details, true)
+    });
     let now = checks.now;
     StripeForm {
         params: (account, bank),
@@ -362,8 +362,9 @@ async fn update_account(
             let change = AccountChange {
                 update,
                 author,
-                external_account: external_account
-                    .map(|details| new_bank_account(&state, parsed.clone(), details, true)),
+                external_account: external_account.map(|details| {
+                    new_bank_account(&state, &auth.tenant.platform, parsed.clone(), details, true)
+                }),
             };
             let now = change.author.now();
             let save = saver.on_success(move |account: &Account| {
@@ -507,7 +508,13 @@ async fn create_bank_account(
                },
                saver| {
             let account = AccountId::parse(&id).ok_or_else(|| no_access(&auth, &id))?;
-            let new = new_bank_account(&state, account.clone(), details, make_default);
+            let new = new_bank_account(
+                &state,
+                &auth.tenant.platform,
+                account.clone(),
+                details,
+                make_default,
+            );
             let save = saver.on_success(|bank: &BankAccount| BankAccountObject::new(bank));
             match state
                 .store

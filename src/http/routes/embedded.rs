@@ -2,7 +2,7 @@
 //! claiming an account session's client secret. Every endpoint checks that the
 //! session's components grant it, and acts only on the session's account.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::routing::{delete, get};
 use axum::{Json, Router};
 
@@ -20,7 +20,7 @@ use crate::http::account_changes::{
 };
 use crate::http::error::ApiError;
 use crate::http::extract::{
-    EmbeddedAuth, EventRequest, FromParams, NoParams, RequestOrigin, StripeForm, StripeQuery,
+    EmbeddedAuth, EventRequest, FromParams, NoParams, Path, RequestOrigin, StripeForm, StripeQuery,
 };
 use crate::http::form::Params;
 use crate::http::idempotent::{Idempotent, Written};
@@ -425,7 +425,13 @@ async fn create_own_bank_account(
                    make_default,
                },
                saver| {
-            let new = new_bank_account(&state, auth.session.account.clone(), details, make_default);
+            let new = new_bank_account(
+                &state,
+                &auth.session.platform,
+                auth.session.account.clone(),
+                details,
+                make_default,
+            );
             let save = saver.on_success(|bank: &BankAccount| BankAccountObject::new(bank));
             match state
                 .store

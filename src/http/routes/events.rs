@@ -3,7 +3,7 @@
 //! webhook endpoints (`POST /v1/events/{id}/retry`, the call the Stripe CLI's
 //! `events resend` makes, and the test helper of the same effect).
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::Value;
@@ -11,7 +11,7 @@ use serde_json::Value;
 use crate::domain::ids::{EventId, WebhookEndpointId};
 use crate::domain::webhooks::{EVENT_RETENTION, Event};
 use crate::http::error::ApiError;
-use crate::http::extract::{FromParams, NoParams, SecretKeyAuth, StripeForm, StripeQuery};
+use crate::http::extract::{FromParams, NoParams, Path, SecretKeyAuth, StripeForm, StripeQuery};
 use crate::http::form::Params;
 use crate::http::params::{ListParams, read_created, read_expand};
 use crate::http::responses::ListResponse;

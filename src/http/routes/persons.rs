@@ -3,7 +3,7 @@
 //! Stripe collects the account's requirements, they are the account's own
 //! once onboarding started, and the platform's key is refused.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::routing::get;
 use axum::{Json, Router};
 
@@ -16,7 +16,7 @@ use crate::http::account_changes::{
     retrieve_person,
 };
 use crate::http::error::ApiError;
-use crate::http::extract::{EventRequest, NoParams, SecretKeyAuth, StripeForm, StripeQuery};
+use crate::http::extract::{EventRequest, NoParams, Path, SecretKeyAuth, StripeForm, StripeQuery};
 use crate::http::idempotent::Idempotent;
 use crate::http::responses::{DeletedResponse, ListResponse};
 use crate::http::state::AppState;

@@ -3,7 +3,7 @@
 //! sealed with the master keys; the delivery attempts of an endpoint are
 //! listed at `/v1/webhook_endpoints/{id}/attempts` (this server's own).
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::{Value, json};
@@ -17,7 +17,7 @@ use crate::domain::webhooks::{
     secret_seal_context,
 };
 use crate::http::error::ApiError;
-use crate::http::extract::{FromParams, NoParams, SecretKeyAuth, StripeForm, StripeQuery};
+use crate::http::extract::{FromParams, NoParams, Path, SecretKeyAuth, StripeForm, StripeQuery};
 use crate::http::form::Params;
 use crate::http::idempotent::{Idempotent, Written};
 use crate::http::params::{ListParams, read_expand, read_metadata};

@@ -84,6 +84,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "test double",
         include_str!("../../../migrations/postgres/0004_test_double.sql"),
     ),
+    (
+        5,
+        "key expiry",
+        include_str!("../../../migrations/postgres/0005_key_expiry.sql"),
+    ),
 ];
 
 /// How the pool talks to PostgreSQL.

@@ -80,6 +80,29 @@ impl PlatformRows for PgConn {
         .map(drop)
     }
 
+    async fn update_key_expiry(
+        &mut self,
+        hash: SecretHash,
+        expires_at: Timestamp,
+    ) -> Result<(), StoreError> {
+        self.run(
+            query("update api_keys set expires_at = $2 where key_hash = $1")
+                .bind(hash.as_bytes().as_slice())
+                .bind(expires_at.as_secs()),
+        )
+        .await
+        .map(drop)
+    }
+
+    async fn update_key_revoked(&mut self, hash: SecretHash) -> Result<(), StoreError> {
+        self.run(
+            query("update api_keys set revoked = true where key_hash = $1")
+                .bind(hash.as_bytes().as_slice()),
+        )
+        .await
+        .map(drop)
+    }
+
     async fn lock_platforms(&mut self) -> Result<(), StoreError> {
         // Share row exclusive conflicts with itself and with inserts, not
         // with reads.

@@ -71,6 +71,9 @@ fn migration_steps() -> Vec<M<'static>> {
         M::up(include_str!(
             "../../../migrations/sqlite/0007_test_double.sql"
         )),
+        M::up(include_str!(
+            "../../../migrations/sqlite/0008_key_expiry.sql"
+        )),
     ]
 }
 
@@ -359,9 +362,46 @@ impl SqliteConn {
     }
 }
 
+/// Creates the database file, if it does not exist yet, readable and writable
+/// by its owner only (0600), whatever the umask: it holds hashes, sealed
+/// responses and personal data. SQLite gives the `-wal` and `-shm` files it
+/// creates beside it the same mode. An existing file is left as the operator
+/// set it. (An empty file is an empty SQLite database; several processes may
+/// race here, and the losers find the file made.)
+fn create_private(path: &Path) -> Result<(), StoreError> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        let created = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(path);
+        match created {
+            // The umask can only have removed bits from 0600; set it exactly.
+            Ok(file) => file
+                .set_permissions(std::fs::Permissions::from_mode(0o600))
+                .map_err(|e| {
+                    StoreError::Unavailable(format!("setting the database file's mode: {e}"))
+                }),
+            Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+            Err(error) => Err(StoreError::Unavailable(format!(
+                "creating the database file {}: {error}",
+                path.display()
+            ))),
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = path;
+        Ok(())
+    }
+}
+
 /// Opens the writing connection: WAL, every commit synced, migrations applied,
 /// also when several processes open one new file at once.
 fn open_writer(path: &Path) -> Result<Connection, StoreError> {
+    create_private(path)?;
     let mut conn = Connection::open_with_flags(
         path,
         OpenFlags::SQLITE_OPEN_READ_WRITE
@@ -596,6 +636,29 @@ mod tests {
         assert_eq!(count, 50);
     }
 
+    #[cfg(unix)]
+    #[tokio::test]
+    async fn a_new_database_and_its_wal_and_shm_files_are_readable_by_their_owner_only() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("private.db");
+        let store = SqliteStore::open(&path, 1).await.unwrap();
+        store
+            .create_platform(
+                &NewPlatform::generate("Private".to_owned()),
+                Timestamp::from_secs(1),
+            )
+            .await
+            .unwrap();
+        for name in ["private.db", "private.db-wal", "private.db-shm"] {
+            let mode = std::fs::metadata(dir.path().join(name))
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600, "{name}: {mode:o}");
+        }
+    }
+
     #[test]
     fn several_processes_may_create_one_new_database_at_once() {
         let dir = tempfile::tempdir().unwrap();
@@ -613,7 +676,7 @@ mod tests {
         let version: i64 = conn
             .query_row("pragma user_version", [], |row| row.get(0))
             .unwrap();
-        assert_eq!(version, 7);
+        assert_eq!(version, 8);
     }
 
     /// Migration 4 rebuilds `account_sessions`; a database made by the first

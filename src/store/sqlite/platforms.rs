@@ -83,6 +83,26 @@ impl PlatformRows for SqliteConn {
         .map(|exists| exists.unwrap_or(false))
     }
 
+    async fn update_key_expiry(
+        &mut self,
+        hash: SecretHash,
+        expires_at: Timestamp,
+    ) -> Result<(), StoreError> {
+        self.execute(
+            "update api_keys set expires_at = ?2 where key_hash = ?1",
+            params![hash.as_bytes().as_slice(), expires_at.as_secs()],
+        )?;
+        Ok(())
+    }
+
+    async fn update_key_revoked(&mut self, hash: SecretHash) -> Result<(), StoreError> {
+        self.execute(
+            "update api_keys set revoked = 1 where key_hash = ?1",
+            params![hash.as_bytes().as_slice()],
+        )?;
+        Ok(())
+    }
+
     async fn select_key(&mut self, hash: SecretHash) -> Result<Option<KeyGrant>, StoreError> {
         self.select_one(
             concat!(
