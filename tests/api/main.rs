@@ -11,6 +11,7 @@ mod account_sessions;
 mod accounts;
 mod browser;
 mod catalog;
+mod connections;
 mod crash;
 mod database;
 mod fixture;

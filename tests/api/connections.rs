@@ -1,0 +1,173 @@
+//! The connection layer under silent, slow and greedy clients: sockets that
+//! never choose a protocol, idle HTTP/2 connections, the connection cap and
+//! HTTP/2's stream limit. `/healthz` must keep answering through all of them.
+
+use std::time::Duration;
+
+use connect_sessions::http::settings::ApiConfig;
+use connect_sessions::server::ConnectionLimits;
+use reqwest::Method;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+use crate::helpers::{TestApp, spawn_app_with};
+
+/// The HTTP/2 client preface.
+const PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+/// An empty HTTP/2 SETTINGS frame (the client's first frame after the preface).
+const EMPTY_SETTINGS: &[u8] = &[0, 0, 0, 4, 0, 0, 0, 0, 0];
+
+/// An app whose connections time out quickly, with `limits` applied on top.
+async fn app_with(limits: impl FnOnce(&mut ConnectionLimits)) -> TestApp {
+    let mut connection = ConnectionLimits {
+        header_read_timeout: Duration::from_millis(500),
+        ..ConnectionLimits::default()
+    };
+    limits(&mut connection);
+    spawn_app_with(ApiConfig {
+        connection,
+        ..ApiConfig::default()
+    })
+    .await
+}
+
+async fn raw_connection(app: &TestApp) -> TcpStream {
+    TcpStream::connect(app.address.trim_start_matches("http://"))
+        .await
+        .unwrap()
+}
+
+/// Everything the server sends until it closes the connection; `None` if it
+/// is still open after `within`.
+async fn read_until_closed(stream: &mut TcpStream, within: Duration) -> Option<Vec<u8>> {
+    let mut received = Vec::new();
+    match tokio::time::timeout(within, stream.read_to_end(&mut received)).await {
+        Ok(_) => Some(received),
+        Err(_) => None,
+    }
+}
+
+async fn healthz(app: &TestApp) -> u16 {
+    app.send(app.request(Method::GET, "/healthz")).await.status
+}
+
+#[tokio::test]
+async fn a_silent_socket_is_closed_within_the_header_timeout() {
+    // Arrange
+    let app = app_with(|_| {}).await;
+    let mut stream = raw_connection(&app).await;
+
+    // Act: nothing at all.
+    let closed = read_until_closed(&mut stream, Duration::from_secs(3)).await;
+
+    // Assert
+    assert_eq!(closed, Some(Vec::new()), "the silent socket stayed open");
+    assert_eq!(healthz(&app).await, 200);
+}
+
+#[tokio::test]
+async fn half_an_http2_preface_is_closed_within_the_header_timeout() {
+    // Arrange
+    let app = app_with(|_| {}).await;
+    let mut stream = raw_connection(&app).await;
+
+    // Act
+    stream.write_all(&PREFACE[..10]).await.unwrap();
+    let closed = read_until_closed(&mut stream, Duration::from_secs(3)).await;
+
+    // Assert
+    assert_eq!(closed, Some(Vec::new()), "the half-preface socket stayed open");
+    assert_eq!(healthz(&app).await, 200);
+}
+
+#[tokio::test]
+async fn hundreds_of_silent_sockets_neither_stop_healthz_nor_outlive_the_timeout() {
+    // Arrange
+    let app = app_with(|_| {}).await;
+    let mut silent = Vec::new();
+    for index in 0..300 {
+        let mut stream = raw_connection(&app).await;
+        if index % 2 == 1 {
+            stream.write_all(&PREFACE[..5]).await.unwrap();
+        }
+        silent.push(stream);
+    }
+
+    // Act / Assert: the server answers meanwhile…
+    assert_eq!(healthz(&app).await, 200);
+    // …and closes every one of them.
+    for stream in &mut silent {
+        let closed = read_until_closed(stream, Duration::from_secs(5)).await;
+        assert!(closed.is_some(), "a silent socket stayed open");
+    }
+    assert_eq!(healthz(&app).await, 200);
+}
+
+#[tokio::test]
+async fn an_idle_http2_connection_is_closed_after_the_idle_timeout() {
+    // Arrange
+    let app = app_with(|limits| limits.idle_timeout = Duration::from_millis(500)).await;
+    let mut stream = raw_connection(&app).await;
+
+    // Act: a valid start, then no request.
+    stream.write_all(PREFACE).await.unwrap();
+    stream.write_all(EMPTY_SETTINGS).await.unwrap();
+    let closed = read_until_closed(&mut stream, Duration::from_secs(5)).await;
+
+    // Assert: hyper's keep-alive pings alone would keep it for ever.
+    assert!(closed.is_some(), "the idle HTTP/2 connection stayed open");
+}
+
+#[tokio::test]
+async fn http2_offers_a_browser_sized_stream_limit() {
+    // Arrange
+    let app = app_with(|_| {}).await;
+    let mut stream = raw_connection(&app).await;
+
+    // Act: the server's first frame is its SETTINGS.
+    stream.write_all(PREFACE).await.unwrap();
+    stream.write_all(EMPTY_SETTINGS).await.unwrap();
+    let mut header = [0_u8; 9];
+    stream.read_exact(&mut header).await.unwrap();
+    let length = usize::from(header[0]) << 16 | usize::from(header[1]) << 8 | usize::from(header[2]);
+    let mut payload = vec![0_u8; length];
+    stream.read_exact(&mut payload).await.unwrap();
+
+    // Assert
+    assert_eq!(header[3], 4, "not a SETTINGS frame");
+    let settings: Vec<(u16, u32)> = payload
+        .chunks_exact(6)
+        .map(|pair| {
+            (
+                u16::from_be_bytes([pair[0], pair[1]]),
+                u32::from_be_bytes([pair[2], pair[3], pair[4], pair[5]]),
+            )
+        })
+        .collect();
+    // 0x3 SETTINGS_MAX_CONCURRENT_STREAMS, 0x4 SETTINGS_INITIAL_WINDOW_SIZE
+    assert!(settings.contains(&(3, 16)), "{settings:?}");
+    assert!(settings.contains(&(4, 64 * 1024)), "{settings:?}");
+}
+
+#[tokio::test]
+async fn past_the_connection_cap_new_connections_are_closed_and_service_resumes() {
+    // Arrange: a cap of 4, all of it held by silent sockets.
+    let app = app_with(|limits| limits.max_connections = 4).await;
+    let mut silent = Vec::new();
+    for _ in 0..4 {
+        silent.push(raw_connection(&app).await);
+    }
+    tokio::time::sleep(Duration::from_millis(100)).await;
+
+    // Act
+    let mut over = raw_connection(&app).await;
+    let refused = read_until_closed(&mut over, Duration::from_millis(300)).await;
+
+    // Assert: closed at once, unanswered; once the silent ones time out, the
+    // server answers again.
+    assert_eq!(refused, Some(Vec::new()));
+    for stream in &mut silent {
+        assert!(read_until_closed(stream, Duration::from_secs(5)).await.is_some());
+    }
+    assert_eq!(healthz(&app).await, 200);
+}
