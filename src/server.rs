@@ -203,7 +203,10 @@ impl Activity {
         if self.in_flight.load(Ordering::SeqCst) > 0 {
             return None;
         }
-        let since = *self.idle_since.lock().unwrap_or_else(PoisonError::into_inner);
+        let since = *self
+            .idle_since
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
         Some(since + timeout)
     }
 }

@@ -21,7 +21,7 @@ use crate::domain::keys::{KeyKind, PresentedKey};
 use crate::domain::mode::Mode;
 use crate::domain::platform::{DeclaredPlatform, KeyGrant, Tenant};
 use crate::domain::webhooks::RequestRef;
-use crate::idempotency::{Fingerprint, IdempotencyKey};
+use crate::idempotency::{Fingerprint, IdempotencyKey, InvalidKey};
 use crate::store::DeclaredOutcome;
 
 /// The key in a request's `Authorization` header: HTTP Basic with the key as the
@@ -347,8 +347,12 @@ impl<T: FromParams> FromRequest<AppState> for StripeForm<T> {
         }
         let key = match request.headers().get("idempotency-key") {
             None => None,
-            Some(value) => IdempotencyKey::parse(&String::from_utf8_lossy(value.as_bytes()))
-                .map_err(|too_long| ApiError::IdempotencyKeyTooLong { len: too_long.len })?,
+            Some(value) => {
+                IdempotencyKey::parse(value.as_bytes()).map_err(|invalid| match invalid {
+                    InvalidKey::TooLong { len } => ApiError::IdempotencyKeyTooLong { len },
+                    InvalidKey::NotVisibleAscii => ApiError::IdempotencyKeyInvalid,
+                })?
+            }
         };
         let path = request.uri().path().to_owned();
         let query = request.uri().query().map(str::to_owned);
@@ -357,14 +361,8 @@ impl<T: FromParams> FromRequest<AppState> for StripeForm<T> {
             .get::<RequestId>()
             .cloned()
             .unwrap_or_else(RequestId::generate);
-        let limit = state.config.max_body_bytes;
-        let read = axum::body::to_bytes(request.into_body(), limit);
-        let bytes = tokio::time::timeout(state.config.body_read_timeout, read)
-            .await
-            .map_err(|_| ApiError::BodyReadTimeout {
-                limit: state.config.body_read_timeout,
-            })?
-            .map_err(|_| ApiError::BodyTooLarge { limit })?;
+        let body = super::body::read(request, state).await?;
+        let bytes = body.bytes.clone();
         // Parameters in a POST's query string count too, as in Stripe's Rails
         // heritage: they come first, so the body wins where both set a value.
         let bytes = match query {
@@ -440,8 +438,7 @@ impl<S: Send + Sync> FromRequestParts<S> for EventRequest {
         let idempotency_key = parts
             .headers
             .get("idempotency-key")
-            .and_then(|value| value.to_str().ok())
-            .and_then(|value| IdempotencyKey::parse(value).ok().flatten())
+            .and_then(|value| IdempotencyKey::parse(value.as_bytes()).ok().flatten())
             .map(|key| key.as_str().to_owned());
         Ok(Self(RequestRef {
             id,

@@ -12,6 +12,7 @@ use tower::ServiceBuilder;
 use tower_http::trace::TraceLayer;
 
 pub mod account_changes;
+pub mod body;
 pub mod cache;
 pub mod error;
 pub mod extract;

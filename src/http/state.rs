@@ -5,6 +5,7 @@
 
 use std::sync::Arc;
 
+use super::body::BodyBudget;
 use super::cache::Caches;
 use super::rate_limit::RateLimiter;
 use super::settings::ApiConfig;
@@ -26,6 +27,8 @@ pub struct AppState {
     pub keyring: Arc<Keyring>,
     /// Per-platform rate limiting, when `config.rate_limits` enables it.
     pub rate_limiter: Option<Arc<RateLimiter>>,
+    /// The server-wide budget of buffered request bytes.
+    pub body_budget: Arc<BodyBudget>,
     /// Facts that never change, kept in memory (see [`super::cache`]).
     pub caches: Arc<Caches>,
     /// The test double's clock, faults and request log, where switched on.
@@ -45,6 +48,7 @@ impl AppState {
             rate_limiter: config
                 .rate_limits
                 .map(|limits| Arc::new(RateLimiter::new(limits))),
+            body_budget: Arc::new(BodyBudget::new(config.max_buffered_body_bytes)),
             caches: Arc::new(Caches::default()),
             test_double: Arc::new(TestDouble {
                 clock: None,

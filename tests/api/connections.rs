@@ -76,7 +76,11 @@ async fn half_an_http2_preface_is_closed_within_the_header_timeout() {
     let closed = read_until_closed(&mut stream, Duration::from_secs(3)).await;
 
     // Assert
-    assert_eq!(closed, Some(Vec::new()), "the half-preface socket stayed open");
+    assert_eq!(
+        closed,
+        Some(Vec::new()),
+        "the half-preface socket stayed open"
+    );
     assert_eq!(healthz(&app).await, 200);
 }
 
@@ -129,7 +133,8 @@ async fn http2_offers_a_browser_sized_stream_limit() {
     stream.write_all(EMPTY_SETTINGS).await.unwrap();
     let mut header = [0_u8; 9];
     stream.read_exact(&mut header).await.unwrap();
-    let length = usize::from(header[0]) << 16 | usize::from(header[1]) << 8 | usize::from(header[2]);
+    let length =
+        usize::from(header[0]) << 16 | usize::from(header[1]) << 8 | usize::from(header[2]);
     let mut payload = vec![0_u8; length];
     stream.read_exact(&mut payload).await.unwrap();
 
@@ -167,7 +172,85 @@ async fn past_the_connection_cap_new_connections_are_closed_and_service_resumes(
     // server answers again.
     assert_eq!(refused, Some(Vec::new()));
     for stream in &mut silent {
-        assert!(read_until_closed(stream, Duration::from_secs(5)).await.is_some());
+        assert!(
+            read_until_closed(stream, Duration::from_secs(5))
+                .await
+                .is_some()
+        );
     }
     assert_eq!(healthz(&app).await, 200);
+}
+
+#[tokio::test]
+async fn browser_endpoints_take_bodies_of_a_few_kib_only() {
+    // Arrange
+    let app = spawn_app_with(ApiConfig::default()).await;
+    let (_, em_key) = app.embedded_key_for(crate::helpers::SEED_COMPONENTS).await;
+    let padding = "x".repeat(9 * 1024);
+
+    // Act
+    let claim = app
+        .post_form(
+            "/v1/account_sessions/claim",
+            &app.platform.publishable,
+            &format!("client_secret=accs_secret__{padding}"),
+        )
+        .await;
+    let own_account = app
+        .post_form("/v1/account", &em_key, &format!("email={padding}"))
+        .await;
+    // The same size is fine for the backend (its limit is 256 KiB).
+    let backend = app
+        .post_form(
+            "/v1/accounts",
+            &app.platform.secret,
+            &format!("type=custom&metadata[note]=x&description={padding}"),
+        )
+        .await;
+
+    // Assert
+    for response in [&claim, &own_account] {
+        assert_eq!(response.status, 413, "{}", response.body);
+        assert_eq!(
+            response.body["error"]["message"],
+            "The request body is too large: the limit is 8192 bytes."
+        );
+    }
+    assert_ne!(backend.status, 413, "{}", backend.body);
+}
+
+#[tokio::test]
+async fn a_full_body_budget_answers_503_and_healthz_carries_on() {
+    // Arrange: a budget of 1 KiB, held by a body announced and never sent.
+    let app = spawn_app_with(ApiConfig {
+        max_buffered_body_bytes: 1024,
+        body_read_timeout: Duration::from_millis(500),
+        ..ApiConfig::default()
+    })
+    .await;
+    let mut holder = raw_connection(&app).await;
+    let request = format!(
+        "POST /v1/accounts HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer {}\r\n\
+         Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 1024\r\n\r\ntype=",
+        app.platform.secret
+    );
+    holder.write_all(request.as_bytes()).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+
+    // Act
+    let waiting = app
+        .post_form("/v1/accounts", &app.platform.secret, "type=custom")
+        .await;
+
+    // Assert
+    assert_eq!(waiting.status, 503, "{}", waiting.body);
+    assert_eq!(waiting.body["error"]["type"], "api_error");
+    assert_eq!(waiting.header("stripe-should-retry"), "true");
+    assert_eq!(healthz(&app).await, 200);
+    // Once the holder times out, its share is back.
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    let after = app
+        .post_form("/v1/accounts", &app.platform.secret, "type=custom")
+        .await;
+    assert_eq!(after.status, 200, "{}", after.body);
 }

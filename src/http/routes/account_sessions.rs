@@ -1,8 +1,8 @@
 //! `POST /v1/account_sessions`: create an account session for a connected account.
 
-use axum::Router;
 use axum::extract::State;
 use axum::routing::post;
+use axum::{Extension, Router};
 use serde::Serialize;
 
 use crate::domain::account_session::AccountSessionRecord;
@@ -12,6 +12,7 @@ use crate::domain::catalog::{
 };
 use crate::domain::embedded_session::{EmbeddedSession, NewEmbeddedSession};
 use crate::domain::ids::AccountId;
+use crate::http::body::BrowserEndpoint;
 use crate::http::cache::AccountLookup;
 use crate::http::error::ApiError;
 use crate::http::extract::{FromParams, PublishableKeyAuth, SecretKeyAuth, StripeForm};
@@ -27,7 +28,11 @@ use crate::store::{ClaimOutcome, SessionInsertOutcome};
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/v1/account_sessions", post(create_account_session))
-        .route("/v1/account_sessions/claim", post(claim_account_session))
+        // The browser's claim carries one field: its body limit is the browser's.
+        .route(
+            "/v1/account_sessions/claim",
+            post(claim_account_session).layer(Extension(BrowserEndpoint)),
+        )
         .route("/v1/account_sessions/revoke", post(revoke_account_session))
         .route(
             "/v1/test_helpers/account_sessions/expire",
