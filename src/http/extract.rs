@@ -13,7 +13,8 @@ use base64::Engine;
 use super::RequestId;
 use super::error::ApiError;
 use super::form::{self, Decoder, Params};
-use super::idempotent::IdempotencyContext;
+use super::idempotent::{ClientGone, IdempotencyContext};
+use super::rate_limit::Caller;
 use super::state::AppState;
 use crate::domain::embedded_session::{Capability, EmbeddedSession, KeyState};
 use crate::domain::ids::PlatformId;
@@ -78,7 +79,7 @@ async fn identify(state: &AppState, key: &PresentedKey) -> Result<Identity, ApiE
                 }
             };
             refuse_live_in_test_double(state, key, grant.mode)?;
-            check_rate(state, &grant.platform, grant.mode)?;
+            check_rate(state, &grant.platform, grant.mode, caller_of(grant.kind))?;
             Ok(Identity::Platform(grant))
         }
         Some((KeyKind::Embedded, _)) => {
@@ -90,7 +91,7 @@ async fn identify(state: &AppState, key: &PresentedKey) -> Result<Identity, ApiE
             match session.state(state.clock.now()) {
                 KeyState::Active => {
                     refuse_live_in_test_double(state, key, session.mode)?;
-                    check_rate(state, &session.platform, session.mode)?;
+                    check_rate(state, &session.platform, session.mode, Caller::Embedded)?;
                     Ok(Identity::Embedded(session))
                 }
                 KeyState::Expired => Err(ApiError::ExpiredApiKey {
@@ -153,13 +154,29 @@ fn refuse_live_in_test_double(
     Ok(())
 }
 
-/// Refuses the request if its platform is over its rate in `mode` (only when
-/// rate limiting is on). Runs right after authentication, so a limited request
-/// is never saved for idempotency.
-fn check_rate(state: &AppState, platform: &PlatformId, mode: Mode) -> Result<(), ApiError> {
+/// Refuses the request if its caller is over its rate at its platform in
+/// `mode` (only when rate limiting is on). Runs right after authentication, so
+/// a limited request is never saved for idempotency.
+fn check_rate(
+    state: &AppState,
+    platform: &PlatformId,
+    mode: Mode,
+    caller: Caller,
+) -> Result<(), ApiError> {
     match &state.rate_limiter {
-        Some(limiter) if !limiter.allow(platform, mode) => Err(ApiError::RateLimited { mode }),
+        Some(limiter) if !limiter.allow(platform, mode, caller) => {
+            Err(ApiError::RateLimited { mode })
+        }
         _ => Ok(()),
+    }
+}
+
+/// The rate-limit bucket of a platform key's kind.
+fn caller_of(kind: KeyKind) -> Caller {
+    match kind {
+        KeyKind::Publishable => Caller::Publishable,
+        KeyKind::Embedded => Caller::Embedded,
+        KeyKind::Secret | KeyKind::Restricted => Caller::Secret,
     }
 }
 
@@ -361,6 +378,7 @@ impl<T: FromParams> FromRequest<AppState> for StripeForm<T> {
             .get::<RequestId>()
             .cloned()
             .unwrap_or_else(RequestId::generate);
+        let client = request.extensions().get::<ClientGone>().cloned();
         let body = super::body::read(request, state).await?;
         let bytes = body.bytes.clone();
         // Parameters in a POST's query string count too, as in Stripe's Rails
@@ -376,7 +394,7 @@ impl<T: FromParams> FromRequest<AppState> for StripeForm<T> {
         });
         Ok(Self {
             params,
-            idempotency: IdempotencyContext::new(keyed, path, request_id),
+            idempotency: IdempotencyContext::new(keyed, path, request_id, client),
         })
     }
 }

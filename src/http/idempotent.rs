@@ -1,14 +1,23 @@
 //! Runs POST requests under Stripe's idempotency rules (see [`crate::idempotency`]):
 //! begin the key, replay or refuse, execute, and save what was answered.
+//!
+//! The network may drop a request's client at any point. A keyed POST runs in
+//! its own task (`middleware::run_to_completion`), so once its key is taken
+//! the work finishes and its answer is saved whoever is still listening; and a
+//! retry that finds the key in flight here, under a request whose client has
+//! gone, waits for that work instead of getting a 409 for it.
 
+use std::collections::HashMap;
 use std::marker::PhantomData;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use axum::Json;
 use axum::body::Body;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
+use tokio::sync::watch;
 
 use super::RequestId;
 use super::error::ApiError;
@@ -32,6 +41,102 @@ pub struct IdempotencyContext {
     path: String,
     /// This request's id.
     request_id: RequestId,
+    /// Set if the request's client goes away before its answer.
+    client: ClientGone,
+}
+
+/// Set when a request's client went away before its answer (its connection
+/// closed, or the deadline answered for it) while its work goes on.
+#[derive(Debug, Clone, Default)]
+pub struct ClientGone(Arc<AtomicBool>);
+
+impl ClientGone {
+    /// Records that nobody is waiting for the answer any more.
+    pub fn mark(&self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+
+    fn is_set(&self) -> bool {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+/// The keyed requests executing in this process, so that a retry can wait
+/// for one whose client has gone (see the module's documentation).
+#[derive(Debug, Default)]
+pub struct LocalAttempts(Mutex<HashMap<IdempotencyScope, LocalAttempt>>);
+
+#[derive(Debug)]
+struct LocalAttempt {
+    token: LeaseToken,
+    client: ClientGone,
+    /// Closed (its sender dropped) when the attempt ends.
+    done: watch::Receiver<()>,
+}
+
+impl LocalAttempts {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<IdempotencyScope, LocalAttempt>> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Records an attempt that holds `scope`'s lease until the guard drops.
+    fn register(
+        &self,
+        scope: &IdempotencyScope,
+        token: LeaseToken,
+        client: ClientGone,
+    ) -> Registered<'_> {
+        let (sender, done) = watch::channel(());
+        self.lock().insert(
+            scope.clone(),
+            LocalAttempt {
+                token,
+                client,
+                done,
+            },
+        );
+        Registered {
+            attempts: self,
+            scope: scope.clone(),
+            token,
+            _done: sender,
+        }
+    }
+
+    /// The end of the attempt holding `scope` here, if its client has gone.
+    fn abandoned(&self, scope: &IdempotencyScope) -> Option<watch::Receiver<()>> {
+        let attempts = self.lock();
+        let attempt = attempts.get(scope)?;
+        attempt.client.is_set().then(|| attempt.done.clone())
+    }
+}
+
+/// An attempt in [`LocalAttempts`], removed (and its waiters woken) on drop.
+struct Registered<'a> {
+    attempts: &'a LocalAttempts,
+    scope: IdempotencyScope,
+    token: LeaseToken,
+    _done: watch::Sender<()>,
+}
+
+impl Drop for Registered<'_> {
+    fn drop(&mut self) {
+        let mut attempts = self.attempts.lock();
+        if attempts
+            .get(&self.scope)
+            .is_some_and(|attempt| attempt.token == self.token)
+        {
+            attempts.remove(&self.scope);
+        }
+    }
+}
+
+/// Whether an error means the request failed validation, so that (as at
+/// Stripe) nothing is saved under its key and a retry runs afresh. An unknown
+/// client secret is one: anyone holding the publishable key could otherwise
+/// fill the store with saved refusals, one per fresh key.
+fn failed_validation(error: &ApiError) -> bool {
+    matches!(error, ApiError::UnknownClientSecret)
 }
 
 /// A handler's successful answer: its body, and the store's proof that the
@@ -112,16 +217,19 @@ impl<P> StripeForm<P> {
 }
 
 impl IdempotencyContext {
-    /// The context of a request to `path` with id `request_id`.
+    /// The context of a request to `path` with id `request_id`, whose
+    /// client's departure `client` records (when the middleware tracks it).
     pub fn new(
         keyed: Option<(IdempotencyKey, Vec<Fingerprint>)>,
         path: String,
         request_id: RequestId,
+        client: Option<ClientGone>,
     ) -> Self {
         Self {
             keyed,
             path,
             request_id,
+            client: client.unwrap_or_default(),
         }
     }
 
@@ -146,37 +254,67 @@ impl IdempotencyContext {
             realm,
             key,
         };
-        let now = state.clock.now();
         let token = LeaseToken::generate();
-        let attempt = Attempt {
-            path: self.path.clone(),
-            fingerprint,
-            request_id: self.request_id.0.clone(),
-            token,
-            now,
-            lease_until: now.plus(LEASE),
-            retention_cutoff: now.minus(RETENTION),
-        };
-        match state.store.begin_idempotent(&scope, &attempt).await {
-            Err(error) => return ApiError::from(error).into_response(),
-            Ok(BeginOutcome::InFlight) => {
-                return ApiError::IdempotencyKeyInUse {
-                    key: scope.key.as_str().to_owned(),
+        let mut waited = false;
+        loop {
+            let now = state.clock.now();
+            let attempt = Attempt {
+                path: self.path.clone(),
+                fingerprint,
+                request_id: self.request_id.0.clone(),
+                token,
+                now,
+                lease_until: now.plus(LEASE),
+                retention_cutoff: now.minus(RETENTION),
+            };
+            match state.store.begin_idempotent(&scope, &attempt).await {
+                Err(error) => return ApiError::from(error).into_response(),
+                Ok(BeginOutcome::InFlight) => {
+                    // The first request's client went away but its work goes
+                    // on here: wait for it, once, then look again.
+                    if !waited && let Some(mut done) = state.local_attempts.abandoned(&scope) {
+                        waited = true;
+                        let ended = done.changed();
+                        let _ = tokio::time::timeout(state.config.request_timeout, ended).await;
+                        continue;
+                    }
+                    return ApiError::IdempotencyKeyInUse {
+                        key: scope.key.as_str().to_owned(),
+                    }
+                    .into_response();
                 }
-                .into_response();
+                Ok(BeginOutcome::Completed(done)) => {
+                    return replay_or_refuse(
+                        &state.keyring,
+                        &scope,
+                        &self.path,
+                        &fingerprints,
+                        done,
+                    );
+                }
+                Ok(BeginOutcome::Proceed) => break,
             }
-            Ok(BeginOutcome::Completed(done)) => {
-                return replay_or_refuse(&state.keyring, &scope, &self.path, &fingerprints, done);
-            }
-            Ok(BeginOutcome::Proceed) => {}
         }
+        let _registered = state
+            .local_attempts
+            .register(&scope, token, self.client.clone());
         // 3. Execute: a write saves the response itself when it can.
         let saver = Saver(Some(SaverInner {
             scope: scope.clone(),
             token,
             keyring: state.keyring.clone(),
         }));
-        let (mut response, saved) = answer(execute(&saver).await);
+        let result = execute(&saver).await;
+        // A validation failure gives the key back instead of saving it.
+        if let Err(error) = &result
+            && failed_validation(error)
+        {
+            if let Err(cause) = state.store.release_idempotent(&scope, token).await {
+                tracing::warn!(error = %cause, "could not release an idempotency key");
+            }
+            return answer(result).0;
+        }
+        let (mut response, saved) = answer(result);
         // 4. Save what no write saved (errors, no-ops).
         if saved.is_none() {
             response = save_separately(state, &scope, token, response).await;

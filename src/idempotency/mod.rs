@@ -25,6 +25,7 @@ use rand::RngExt;
 
 use crate::clock::Timestamp;
 use crate::domain::ids::EmbeddedSessionId;
+use crate::domain::keys::SecretHash;
 use crate::domain::platform::Tenant;
 
 /// How long a key stays in flight if its request never completes (its process
@@ -122,13 +123,15 @@ impl fmt::Debug for LeaseToken {
 /// Whose requests a key belongs to within a platform and mode. Keys of
 /// different realms never meet, so a browser (holding the public publishable
 /// key, or an `em_` key) can neither probe nor squat the keys the platform's
-/// backend uses.
+/// backend uses, nor (claims being scoped by the secret they claim) the keys of
+/// another browser of the same platform.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum KeyRealm {
     /// Requests made with the platform's secret key.
     Secret,
-    /// Claims made with the platform's publishable key.
-    Publishable,
+    /// Claims, made with the platform's publishable key, of the client secret
+    /// with this hash: only a holder of that secret can use or probe the key.
+    Claim(SecretHash),
     /// Requests made with one embedded session's key.
     Embedded(EmbeddedSessionId),
 }
@@ -138,7 +141,10 @@ impl KeyRealm {
     pub fn as_stored(&self) -> String {
         match self {
             Self::Secret => "secret".to_owned(),
-            Self::Publishable => "publishable".to_owned(),
+            Self::Claim(secret) => {
+                let hex: String = secret.as_bytes().iter().map(|b| format!("{b:02x}")).collect();
+                format!("claim:{hex}")
+            }
             Self::Embedded(id) => format!("embedded:{id}"),
         }
     }

@@ -201,19 +201,30 @@ impl ClientSecretParams {
 }
 
 /// The browser trades a client secret, once, for an embedded session key.
+///
+/// Two rules keep anonymous callers (anyone has the publishable key) from
+/// using the idempotency store: a malformed secret is refused before any key
+/// is taken, and an unknown one is a validation failure whose key is released
+/// unsaved; and a claim's key lives in the realm of the secret it claims. A
+/// replay answers the embedded session without its `em_` key: whoever replays
+/// holds only a copy of the request, which proves nothing.
 #[tracing::instrument(skip_all)]
 async fn claim_account_session(
     State(state): State<AppState>,
     auth: PublishableKeyAuth,
     form: StripeForm<ClientSecretParams>,
 ) -> Idempotent<EmbeddedSessionResponse> {
-    form.run_idempotent(&state, &auth.tenant, KeyRealm::Publishable, async |params, saver| {
-            let secret = params.secret()?;
+    let secret = match form.params.secret() {
+        Ok(secret) => secret,
+        Err(error) => return error.into(),
+    };
+    let realm = KeyRealm::Claim(secret.hash());
+    form.run_idempotent(&state, &auth.tenant, realm, async |_, saver| {
             let claim = NewEmbeddedSession::generate(auth.tenant.mode, state.clock.now());
             let key = claim.key.expose().to_owned();
-            let save = saver.on_success({
-                let key = key.clone();
-                move |session: &EmbeddedSession| EmbeddedSessionResponse::new(session.clone(), Some(key))
+            // Saved for replay without the key (see above).
+            let save = saver.on_success(move |session: &EmbeddedSession| {
+                EmbeddedSessionResponse::new(session.clone(), None)
             });
             match state
                 .store
