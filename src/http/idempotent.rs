@@ -4,13 +4,16 @@
 //! The network may drop a request's client at any point. A keyed POST runs in
 //! its own task (`middleware::run_to_completion`), so once its key is taken
 //! the work finishes and its answer is saved whoever is still listening; and a
-//! retry that finds the key in flight here, under a request whose client has
-//! gone, waits for that work instead of getting a 409 for it.
+//! retry that finds the key in flight in this process waits for that work
+//! (as long as a request may run if the first client has gone, two seconds
+//! if it is still connected) instead of getting a 409 for it. A key in
+//! flight in another process still gets Stripe's 409.
 
 use std::collections::HashMap;
 use std::marker::PhantomData;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
 
 use axum::Json;
 use axum::body::Body;
@@ -103,13 +106,30 @@ impl LocalAttempts {
         }
     }
 
-    /// The end of the attempt holding `scope` here, if its client has gone.
-    fn abandoned(&self, scope: &IdempotencyScope) -> Option<watch::Receiver<()>> {
+    /// The end of the attempt holding `scope` here, if any, and how long a
+    /// retry may wait for it: as long as a request may run if its client has
+    /// gone (nobody else will take its answer), else briefly, since its client
+    /// may be going right now (a reset is noticed a moment after the retry
+    /// can arrive) and a short wait beats a 409 for work about to finish.
+    fn wait_for(
+        &self,
+        scope: &IdempotencyScope,
+        request_timeout: Duration,
+    ) -> Option<(watch::Receiver<()>, Duration)> {
         let attempts = self.lock();
         let attempt = attempts.get(scope)?;
-        attempt.client.is_set().then(|| attempt.done.clone())
+        let patience = if attempt.client.is_set() {
+            request_timeout
+        } else {
+            request_timeout.min(LOCAL_WAIT)
+        };
+        Some((attempt.done.clone(), patience))
     }
 }
+
+/// How long a retry waits for a request with its key that is running here
+/// and whose client is still connected, before answering 409.
+const LOCAL_WAIT: Duration = Duration::from_secs(2);
 
 /// An attempt in [`LocalAttempts`], removed (and its waiters woken) on drop.
 struct Registered<'a> {
@@ -270,12 +290,15 @@ impl IdempotencyContext {
             match state.store.begin_idempotent(&scope, &attempt).await {
                 Err(error) => return ApiError::from(error).into_response(),
                 Ok(BeginOutcome::InFlight) => {
-                    // The first request's client went away but its work goes
-                    // on here: wait for it, once, then look again.
-                    if !waited && let Some(mut done) = state.local_attempts.abandoned(&scope) {
+                    // The first request runs here (its client perhaps gone):
+                    // wait for it, once, then look again.
+                    let timeout = state.config.request_timeout;
+                    if !waited
+                        && let Some((mut done, patience)) =
+                            state.local_attempts.wait_for(&scope, timeout)
+                    {
                         waited = true;
-                        let ended = done.changed();
-                        let _ = tokio::time::timeout(state.config.request_timeout, ended).await;
+                        let _ = tokio::time::timeout(patience, done.changed()).await;
                         continue;
                     }
                     return ApiError::IdempotencyKeyInUse {

@@ -142,7 +142,11 @@ impl KeyRealm {
         match self {
             Self::Secret => "secret".to_owned(),
             Self::Claim(secret) => {
-                let hex: String = secret.as_bytes().iter().map(|b| format!("{b:02x}")).collect();
+                let hex: String = secret
+                    .as_bytes()
+                    .iter()
+                    .map(|b| format!("{b:02x}"))
+                    .collect();
                 format!("claim:{hex}")
             }
             Self::Embedded(id) => format!("embedded:{id}"),

@@ -20,6 +20,7 @@ mod helpers;
 mod idempotency;
 mod isolation;
 mod multiprocess;
+mod network_idempotency;
 mod onboarding;
 mod openapi;
 mod store_contract;
