@@ -254,3 +254,114 @@ async fn a_full_body_budget_answers_503_and_healthz_carries_on() {
         .await;
     assert_eq!(after.status, 200, "{}", after.body);
 }
+
+/// The resident memory of process `pid`, in KiB (`VmRSS` in /proc).
+fn resident_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmRSS:"))
+        .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
+        .expect("no VmRSS")
+}
+
+/// The attack: ten HTTP/2 connections, each with 200 claims in flight
+/// carrying maximal bodies, with the public publishable key. Before the limits,
+/// ten such connections took a server from 146 MB to over 540 MB.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ten_http2_connections_of_maximal_claims_raise_memory_by_a_bounded_amount() {
+    // Arrange
+    let dir = tempfile::tempdir().unwrap();
+    let database = format!("sqlite://{}", dir.path().join("memory.db").display());
+    let server = crate::fixture::ServerProcess::command("memory")
+        .args(["--database", &database])
+        .start()
+        .await;
+    let keys = crate::fixture::create_platform(&database);
+    let url = format!("{}/v1/account_sessions/claim", server.base_url());
+    let clients: Vec<reqwest::Client> = (0..10)
+        .map(|_| {
+            crate::helpers::http_client_builder()
+                .http2_prior_knowledge()
+                .build()
+                .unwrap()
+        })
+        .collect();
+    // A few rounds of ordinary traffic first, so the baseline is a warm server.
+    for client in &clients {
+        client
+            .get(format!("{}/healthz", server.base_url()))
+            .send()
+            .await
+            .unwrap();
+    }
+    let baseline = resident_kib(server.pid());
+
+    // Act: every stream sends a maximal body; the server must neither buffer
+    // nor keep them.
+    let mut peak = baseline;
+    for round in 0..3 {
+        let mut requests = Vec::new();
+        for client in &clients {
+            for stream in 0..200 {
+                // The old limit (refused by its length now) and the new one
+                // (read and decoded).
+                let size = if (stream + round) % 2 == 0 {
+                    256 * 1024
+                } else {
+                    8 * 1024
+                };
+                let mut body = b"client_secret=".to_vec();
+                body.resize(size, b'a');
+                let request = client
+                    .post(&url)
+                    .bearer_auth(&keys.publishable)
+                    .header("content-type", "application/x-www-form-urlencoded")
+                    .body(body);
+                requests.push(tokio::spawn(request.send()));
+            }
+        }
+        let pid = server.pid();
+        let sampler = tokio::spawn(async move {
+            let mut high = 0;
+            for _ in 0..40 {
+                high = high.max(resident_kib(pid));
+                tokio::time::sleep(Duration::from_millis(25)).await;
+            }
+            high
+        });
+        for request in requests {
+            // Refusals (413) and resets are both fine; a hang is not.
+            let _ = tokio::time::timeout(Duration::from_secs(30), request)
+                .await
+                .unwrap();
+        }
+        peak = peak.max(sampler.await.unwrap());
+        peak = peak.max(resident_kib(server.pid()));
+    }
+    drop(clients);
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let after = resident_kib(server.pid());
+
+    // Assert
+    println!(
+        "memory: baseline {} MiB, peak {} MiB (+{} MiB), after {} MiB",
+        baseline / 1024,
+        peak / 1024,
+        (peak - baseline) / 1024,
+        after / 1024
+    );
+    assert!(
+        peak - baseline < 48 * 1024,
+        "grew by {} KiB",
+        peak - baseline
+    );
+    assert!(after <= peak, "after {after} KiB");
+    let health = server
+        .client()
+        .get(format!("{}/healthz", server.base_url()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(health.status(), 200);
+}
