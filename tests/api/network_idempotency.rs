@@ -4,7 +4,6 @@
 //! and the browser side has rate-limit buckets of its own.
 
 use std::num::NonZeroU32;
-use std::time::Duration;
 
 use connect_sessions::clock::Clock;
 use connect_sessions::domain::account_session::ClientSecret;
@@ -35,7 +34,7 @@ async fn send_and_vanish(app: &TestApp, idempotency_key: &str, body: &str) {
     );
     stream.write_all(request.as_bytes()).await.unwrap();
     // Abortive close: the server sees the connection reset mid-request.
-    stream.set_linger(Some(Duration::ZERO)).unwrap();
+    stream.set_zero_linger().unwrap();
     drop(stream);
 }
 
