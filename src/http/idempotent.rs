@@ -5,7 +5,7 @@
 //! its own task (`middleware::run_to_completion`), so once its key is taken
 //! the work finishes and its answer is saved whoever is still listening; and a
 //! retry that finds the key in flight in this process waits for that work
-//! (as long as a request may run if the first client has gone, two seconds
+//! (as long as a request may run if the first client has gone, five seconds
 //! if it is still connected) instead of getting a 409 for it. A key in
 //! flight in another process still gets Stripe's 409.
 
@@ -82,7 +82,10 @@ impl LocalAttempts {
         self.0.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Records an attempt that holds `scope`'s lease until the guard drops.
+    /// Records an attempt about to begin `scope` (before it begins, so that a
+    /// retry finding the key in flight always finds its attempt here too),
+    /// until the guard drops. An attempt already recorded for `scope` stays:
+    /// this one is then not recorded, and its guard does nothing.
     fn register(
         &self,
         scope: &IdempotencyScope,
@@ -90,14 +93,11 @@ impl LocalAttempts {
         client: ClientGone,
     ) -> Registered<'_> {
         let (sender, done) = watch::channel(());
-        self.lock().insert(
-            scope.clone(),
-            LocalAttempt {
-                token,
-                client,
-                done,
-            },
-        );
+        self.lock().entry(scope.clone()).or_insert(LocalAttempt {
+            token,
+            client,
+            done,
+        });
         Registered {
             attempts: self,
             scope: scope.clone(),
@@ -114,10 +114,12 @@ impl LocalAttempts {
     fn wait_for(
         &self,
         scope: &IdempotencyScope,
+        own: LeaseToken,
         request_timeout: Duration,
     ) -> Option<(watch::Receiver<()>, Duration)> {
         let attempts = self.lock();
-        let attempt = attempts.get(scope)?;
+        // Our own record means the key is held by another process.
+        let attempt = attempts.get(scope).filter(|attempt| attempt.token != own)?;
         let patience = if attempt.client.is_set() {
             request_timeout
         } else {
@@ -129,7 +131,7 @@ impl LocalAttempts {
 
 /// How long a retry waits for a request with its key that is running here
 /// and whose client is still connected, before answering 409.
-const LOCAL_WAIT: Duration = Duration::from_secs(2);
+const LOCAL_WAIT: Duration = Duration::from_secs(5);
 
 /// An attempt in [`LocalAttempts`], removed (and its waiters woken) on drop.
 struct Registered<'a> {
@@ -276,7 +278,11 @@ impl IdempotencyContext {
         };
         let token = LeaseToken::generate();
         let mut waited = false;
+        let _registered;
         loop {
+            let registered = state
+                .local_attempts
+                .register(&scope, token, self.client.clone());
             let now = state.clock.now();
             let attempt = Attempt {
                 path: self.path.clone(),
@@ -295,7 +301,7 @@ impl IdempotencyContext {
                     let timeout = state.config.request_timeout;
                     if !waited
                         && let Some((mut done, patience)) =
-                            state.local_attempts.wait_for(&scope, timeout)
+                            state.local_attempts.wait_for(&scope, token, timeout)
                     {
                         waited = true;
                         let _ = tokio::time::timeout(patience, done.changed()).await;
@@ -315,12 +321,12 @@ impl IdempotencyContext {
                         done,
                     );
                 }
-                Ok(BeginOutcome::Proceed) => break,
+                Ok(BeginOutcome::Proceed) => {
+                    _registered = registered;
+                    break;
+                }
             }
         }
-        let _registered = state
-            .local_attempts
-            .register(&scope, token, self.client.clone());
         // 3. Execute: a write saves the response itself when it can.
         let saver = Saver(Some(SaverInner {
             scope: scope.clone(),
