@@ -356,7 +356,13 @@ async fn ten_http2_connections_of_maximal_claims_raise_memory_by_a_bounded_amoun
         "grew by {} KiB",
         peak - baseline
     );
-    assert!(after <= peak, "after {after} KiB");
+    // What stays is bounded too (the allocator keeps some of what it got;
+    // sampling may also have missed the true peak).
+    assert!(
+        after.saturating_sub(baseline) < 24 * 1024,
+        "kept {} KiB",
+        after.saturating_sub(baseline)
+    );
     let health = server
         .client()
         .get(format!("{}/healthz", server.base_url()))
