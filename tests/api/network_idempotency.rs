@@ -19,9 +19,15 @@ use tokio::net::TcpStream;
 
 use crate::helpers::{SEED_COMPONENTS, TestApp, spawn_app, spawn_app_with};
 
-/// Sends a keyed `POST /v1/accounts` on a raw socket and closes it at once,
-/// before any answer can arrive.
-async fn send_and_vanish(app: &TestApp, idempotency_key: &str, body: &str) {
+/// Sends a keyed `POST /v1/accounts` on a raw socket and, before any answer
+/// can arrive, resets the connection or (`half_close`) closes its sending side.
+/// Returns the socket, so a half-closed one stays open for reading.
+async fn send_and_vanish(
+    app: &TestApp,
+    idempotency_key: &str,
+    body: &str,
+    half_close: bool,
+) -> Option<TcpStream> {
     let mut stream = TcpStream::connect(app.address.trim_start_matches("http://"))
         .await
         .unwrap();
@@ -33,9 +39,14 @@ async fn send_and_vanish(app: &TestApp, idempotency_key: &str, body: &str) {
         body.len()
     );
     stream.write_all(request.as_bytes()).await.unwrap();
+    if half_close {
+        stream.shutdown().await.unwrap();
+        return Some(stream);
+    }
     // Abortive close: the server sees the connection reset mid-request.
     stream.set_zero_linger().unwrap();
     drop(stream);
+    None
 }
 
 #[tokio::test]
@@ -49,7 +60,7 @@ async fn a_client_that_vanishes_mid_request_can_retry_at_once() {
     for attempt in 0..20 {
         let key = format!("vanish-{attempt}");
         // Act
-        send_and_vanish(&app, &key, body).await;
+        let _half_closed = send_and_vanish(&app, &key, body, attempt % 2 == 1).await;
         let retry = app
             .post_idempotent("/v1/accounts", &app.platform.secret, &key, body)
             .await;
