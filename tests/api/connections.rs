@@ -371,3 +371,32 @@ async fn ten_http2_connections_of_maximal_claims_raise_memory_by_a_bounded_amoun
         .unwrap();
     assert_eq!(health.status(), 200);
 }
+
+#[tokio::test]
+async fn reaching_the_connection_cap_is_logged_and_the_flag_sets_it() {
+    // Arrange
+    let dir = tempfile::tempdir().unwrap();
+    let database = format!("sqlite://{}", dir.path().join("cap.db").display());
+    let server = crate::fixture::ServerProcess::command("cap")
+        .args(["--database", &database, "--max-connections", "2"])
+        .start()
+        .await;
+
+    // Act: two silent sockets hold the cap; a third is turned away.
+    let mut held = Vec::new();
+    for _ in 0..2 {
+        held.push(TcpStream::connect(server.address()).await.unwrap());
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let mut over = TcpStream::connect(server.address()).await.unwrap();
+    let refused = read_until_closed(&mut over, Duration::from_secs(2)).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+
+    // Assert
+    assert_eq!(refused, Some(Vec::new()));
+    assert!(
+        server.log_text().contains("connection limit reached"),
+        "{}",
+        server.log_text()
+    );
+}
