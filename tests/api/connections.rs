@@ -6,7 +6,6 @@ use std::time::Duration;
 
 use connect_sessions::http::settings::ApiConfig;
 use connect_sessions::server::ConnectionLimits;
-use reqwest::Method;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
@@ -47,8 +46,20 @@ async fn read_until_closed(stream: &mut TcpStream, within: Duration) -> Option<V
     }
 }
 
+/// `GET /healthz` on a new connection: a pooled one may be closing, since
+/// these apps close quiet connections after half a second.
 async fn healthz(app: &TestApp) -> u16 {
-    app.send(app.request(Method::GET, "/healthz")).await.status
+    let fresh = crate::helpers::http_client_builder()
+        .pool_max_idle_per_host(0)
+        .build()
+        .unwrap();
+    fresh
+        .get(format!("{}/healthz", app.address))
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
 }
 
 #[tokio::test]
