@@ -17,8 +17,8 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use crate::app::{self, App};
 use crate::clock::{Clock, OffsetClock, SystemClock};
 use crate::config::{
-    DatabaseUrl, MasterKeySource, ServeSettings, parse_positive_duration, parse_roll_grace,
-    parse_short_duration,
+    DatabaseUrl, MasterKeySource, ServeSettings, parse_byte_size, parse_positive_duration,
+    parse_roll_grace, parse_short_duration,
 };
 use crate::domain::ids::{EventId, WebhookEndpointId};
 use crate::domain::keys::{GeneratedKey, KeyKind, PresentedKey, mask, seed_randomness};
@@ -29,6 +29,7 @@ use crate::http::state::AppState;
 use crate::http::test_double::TestDoubleSwitches;
 use crate::keyring::MasterKey;
 use crate::maintenance::PruneSettings;
+use crate::server::ConnectionLimits;
 use crate::store::postgres::PostgresSettings;
 use crate::store::{DeclaredOutcome, KeyChange};
 use crate::telemetry::{self, LogFormat};
@@ -190,6 +191,21 @@ struct ServeArgs {
     /// process, so one slow receiver cannot hold every slot.
     #[arg(long, env = "CONNECT_SESSIONS_WEBHOOK_ENDPOINT_CONCURRENCY", default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=64))]
     webhook_endpoint_concurrency: u32,
+    /// Most client connections open at once; beyond it a new connection is
+    /// closed at once (and a warning logged).
+    #[arg(long, env = "CONNECT_SESSIONS_MAX_CONNECTIONS", default_value_t = 1024, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    max_connections: u32,
+    /// How long a connection may stay open with no request in flight
+    /// (HTTP/1 keep-alive and HTTP/2).
+    #[arg(long, env = "CONNECT_SESSIONS_IDLE_TIMEOUT", default_value = "30s", value_parser = parse_short_duration)]
+    idle_timeout: Duration,
+    /// Most HTTP/2 requests in flight on one connection.
+    #[arg(long, env = "CONNECT_SESSIONS_HTTP2_MAX_STREAMS", default_value_t = 16, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    http2_max_streams: u32,
+    /// Request body bytes buffered at once across the server (e.g. 32MiB);
+    /// a request that finds none free waits, then gets a 503.
+    #[arg(long, env = "CONNECT_SESSIONS_MAX_BUFFERED_REQUEST_BYTES", default_value = "32MiB", value_parser = parse_byte_size)]
+    max_buffered_request_bytes: usize,
     /// Let live-mode webhook endpoints name private, loopback and link-local
     /// addresses (refused by default, at registration and at every delivery).
     #[arg(long, env = "CONNECT_SESSIONS_ALLOW_PRIVATE_WEBHOOK_ADDRESSES")]
@@ -390,6 +406,14 @@ async fn execute(command: Command) -> anyhow::Result<ExitCode> {
                         test_per_second: args.rate_limit_test,
                     }),
                     allow_private_webhook_addresses: args.allow_private_webhook_addresses,
+                    max_buffered_body_bytes: args.max_buffered_request_bytes,
+                    connection: ConnectionLimits {
+                        max_connections: usize::try_from(args.max_connections)
+                            .unwrap_or(usize::MAX),
+                        idle_timeout: args.idle_timeout,
+                        max_concurrent_streams: args.http2_max_streams,
+                        ..ConnectionLimits::default()
+                    },
                     test_double: args.test_double.switches(),
                     ..ApiConfig::default()
                 },

@@ -102,6 +102,35 @@ pub fn parse_short_duration(text: &str) -> Result<Duration, String> {
     Ok(duration)
 }
 
+/// Parses a size in bytes, with an optional binary suffix (`KiB`, `MiB`,
+/// `GiB`): `65536`, `64KiB`, `32MiB`. At least one byte.
+pub fn parse_byte_size(text: &str) -> Result<usize, String> {
+    let trimmed = text.trim();
+    let split = trimmed
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(trimmed.len());
+    let (number, unit) = trimmed.split_at(split);
+    let number: usize = number
+        .parse()
+        .map_err(|_| format!("{text:?}: expected a number of bytes, e.g. 32MiB"))?;
+    let scale: usize = match unit.trim() {
+        "" | "B" => 1,
+        "KiB" => 1 << 10,
+        "MiB" => 1 << 20,
+        "GiB" => 1 << 30,
+        other => {
+            return Err(format!(
+                "{text:?}: unknown unit {other:?} (B, KiB, MiB or GiB)"
+            ));
+        }
+    };
+    match number.checked_mul(scale) {
+        Some(0) => Err(format!("{text:?}: must be at least one byte")),
+        Some(bytes) => Ok(bytes),
+        None => Err(format!("{text:?}: too large")),
+    }
+}
+
 /// Everything `serve` needs.
 #[derive(Debug, Clone)]
 pub struct ServeSettings {
@@ -128,6 +157,17 @@ pub struct ServeSettings {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn byte_sizes_take_binary_suffixes() {
+        assert_eq!(parse_byte_size("65536"), Ok(65536));
+        assert_eq!(parse_byte_size("64KiB"), Ok(64 * 1024));
+        assert_eq!(parse_byte_size("32MiB"), Ok(32 * 1024 * 1024));
+        assert_eq!(parse_byte_size("1 GiB"), Ok(1 << 30));
+        assert!(parse_byte_size("0").is_err());
+        assert!(parse_byte_size("12MB").is_err());
+        assert!(parse_byte_size("MiB").is_err());
+    }
 
     #[test]
     fn sqlite_urls_map_to_paths() {

@@ -246,6 +246,13 @@ pub enum ApiError {
         /// Its length in characters.
         len: usize,
     },
+    /// An `Idempotency-Key` with a character outside visible ASCII.
+    #[error("idempotency key not visible ASCII")]
+    IdempotencyKeyInvalid,
+    /// The server's budget of buffered request bytes stayed full while this
+    /// request waited to read its body.
+    #[error("request body budget exhausted")]
+    Overloaded,
     /// A key reused with other parameters.
     #[error("idempotency key reused with other parameters")]
     IdempotencyParamsMismatch {
@@ -817,6 +824,20 @@ impl ApiError {
                 ),
                 param: None,
             },
+            Self::IdempotencyKeyInvalid => ErrorRow {
+                status: S::BAD_REQUEST,
+                kind: InvalidRequest,
+                code: None,
+                message: "Idempotency keys may only contain visible ASCII characters (letters, digits and punctuation, without spaces or control characters), but the Idempotency-Key header sent has others.".to_owned(),
+                param: None,
+            },
+            Self::Overloaded => ErrorRow {
+                status: S::SERVICE_UNAVAILABLE,
+                kind: Api,
+                code: None,
+                message: "The server is receiving too many request bodies at once. You can safely retry this request.".to_owned(),
+                param: None,
+            },
             Self::IdempotencyParamsMismatch { key } => ErrorRow {
                 status: S::BAD_REQUEST,
                 kind: Idempotency,
@@ -928,6 +949,8 @@ impl ApiError {
             Self::Faulted { status } => *status >= 500,
             // The first request may finish (or fail) meanwhile: retrying is right.
             Self::IdempotencyKeyInUse { .. } => true,
+            // Nothing ran: the body was never read.
+            Self::Overloaded => true,
             _ => false,
         }
     }

@@ -14,7 +14,8 @@ use super::RequestId;
 use super::cache::AccountLookup;
 use super::error::ApiError;
 use super::form::{self, Decoder, Params};
-use super::idempotent::IdempotencyContext;
+use super::idempotent::{ClientGone, IdempotencyContext};
+use super::rate_limit::Caller;
 use super::state::AppState;
 use crate::clock::{Clock, SystemClock};
 use crate::domain::embedded_session::{Capability, EmbeddedSession, KeyState};
@@ -23,7 +24,7 @@ use crate::domain::keys::{KeyKind, PresentedKey};
 use crate::domain::mode::Mode;
 use crate::domain::platform::{DeclaredPlatform, KeyGrant, KeyValidity, Tenant};
 use crate::domain::webhooks::RequestRef;
-use crate::idempotency::{Fingerprint, IdempotencyKey};
+use crate::idempotency::{Fingerprint, IdempotencyKey, InvalidKey};
 use crate::store::DeclaredOutcome;
 
 /// The key in a request's `Authorization` header: HTTP Basic with the key as the
@@ -92,7 +93,7 @@ async fn identify(state: &AppState, key: &PresentedKey) -> Result<Identity, ApiE
                 KeyValidity::Revoked => return Err(invalid()),
             }
             refuse_live_in_test_double(state, key, grant.mode)?;
-            check_rate(state, &grant.platform, grant.mode)?;
+            check_rate(state, &grant.platform, grant.mode, caller_of(grant.kind))?;
             Ok(Identity::Platform(grant))
         }
         Some((KeyKind::Embedded, _)) => {
@@ -104,7 +105,7 @@ async fn identify(state: &AppState, key: &PresentedKey) -> Result<Identity, ApiE
             match session.state(state.clock.now()) {
                 KeyState::Active => {
                     refuse_live_in_test_double(state, key, session.mode)?;
-                    check_rate(state, &session.platform, session.mode)?;
+                    check_rate(state, &session.platform, session.mode, Caller::Embedded)?;
                     Ok(Identity::Embedded(session))
                 }
                 KeyState::Expired => Err(ApiError::ExpiredApiKey {
@@ -167,13 +168,29 @@ fn refuse_live_in_test_double(
     Ok(())
 }
 
-/// Refuses the request if its platform is over its rate in `mode` (only when
-/// rate limiting is on). Runs right after authentication, so a limited request
-/// is never saved for idempotency.
-fn check_rate(state: &AppState, platform: &PlatformId, mode: Mode) -> Result<(), ApiError> {
+/// Refuses the request if its caller is over its rate at its platform in
+/// `mode` (only when rate limiting is on). Runs right after authentication, so
+/// a limited request is never saved for idempotency.
+fn check_rate(
+    state: &AppState,
+    platform: &PlatformId,
+    mode: Mode,
+    caller: Caller,
+) -> Result<(), ApiError> {
     match &state.rate_limiter {
-        Some(limiter) if !limiter.allow(platform, mode) => Err(ApiError::RateLimited { mode }),
+        Some(limiter) if !limiter.allow(platform, mode, caller) => {
+            Err(ApiError::RateLimited { mode })
+        }
         _ => Ok(()),
+    }
+}
+
+/// The rate-limit bucket of a platform key's kind.
+fn caller_of(kind: KeyKind) -> Caller {
+    match kind {
+        KeyKind::Publishable => Caller::Publishable,
+        KeyKind::Embedded => Caller::Embedded,
+        KeyKind::Secret | KeyKind::Restricted => Caller::Secret,
     }
 }
 
@@ -512,8 +529,12 @@ impl<T: FromParams> FromRequest<AppState> for StripeForm<T> {
         }
         let key = match request.headers().get("idempotency-key") {
             None => None,
-            Some(value) => IdempotencyKey::parse(&String::from_utf8_lossy(value.as_bytes()))
-                .map_err(|too_long| ApiError::IdempotencyKeyTooLong { len: too_long.len })?,
+            Some(value) => {
+                IdempotencyKey::parse(value.as_bytes()).map_err(|invalid| match invalid {
+                    InvalidKey::TooLong { len } => ApiError::IdempotencyKeyTooLong { len },
+                    InvalidKey::NotVisibleAscii => ApiError::IdempotencyKeyInvalid,
+                })?
+            }
         };
         let path = request.uri().path().to_owned();
         let query = request.uri().query().map(str::to_owned);
@@ -522,14 +543,9 @@ impl<T: FromParams> FromRequest<AppState> for StripeForm<T> {
             .get::<RequestId>()
             .cloned()
             .unwrap_or_else(RequestId::generate);
-        let limit = state.config.max_body_bytes;
-        let read = axum::body::to_bytes(request.into_body(), limit);
-        let bytes = tokio::time::timeout(state.config.body_read_timeout, read)
-            .await
-            .map_err(|_| ApiError::BodyReadTimeout {
-                limit: state.config.body_read_timeout,
-            })?
-            .map_err(|_| ApiError::BodyTooLarge { limit })?;
+        let client = request.extensions().get::<ClientGone>().cloned();
+        let body = super::body::read(request, state).await?;
+        let bytes = body.bytes.clone();
         // Parameters in a POST's query string count too, as in Stripe's Rails
         // heritage: they come first, so the body wins where both set a value.
         let bytes = match query {
@@ -543,7 +559,7 @@ impl<T: FromParams> FromRequest<AppState> for StripeForm<T> {
         });
         Ok(Self {
             params,
-            idempotency: IdempotencyContext::new(keyed, path, request_id),
+            idempotency: IdempotencyContext::new(keyed, path, request_id, client),
         })
     }
 }
@@ -605,8 +621,7 @@ impl<S: Send + Sync> FromRequestParts<S> for EventRequest {
         let idempotency_key = parts
             .headers
             .get("idempotency-key")
-            .and_then(|value| value.to_str().ok())
-            .and_then(|value| IdempotencyKey::parse(value).ok().flatten())
+            .and_then(|value| IdempotencyKey::parse(value.as_bytes()).ok().flatten())
             .map(|key| key.as_str().to_owned());
         Ok(Self(RequestRef {
             id,

@@ -1,14 +1,26 @@
 //! Runs POST requests under Stripe's idempotency rules (see [`crate::idempotency`]):
 //! begin the key, replay or refuse, execute, and save what was answered.
+//!
+//! The network may drop a request's client at any point. A keyed POST runs in
+//! its own task (`middleware::run_to_completion`), so once its key is taken
+//! the work finishes and its answer is saved whoever is still listening; and a
+//! retry that finds the key in flight in this process waits for that work
+//! (as long as a request may run if the first client has gone, five seconds
+//! if it is still connected) instead of getting a 409 for it. A key in
+//! flight in another process still gets Stripe's 409.
 
+use std::collections::HashMap;
 use std::marker::PhantomData;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
 
 use axum::Json;
 use axum::body::Body;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
+use tokio::sync::watch;
 
 use super::RequestId;
 use super::error::ApiError;
@@ -32,6 +44,121 @@ pub struct IdempotencyContext {
     path: String,
     /// This request's id.
     request_id: RequestId,
+    /// Set if the request's client goes away before its answer.
+    client: ClientGone,
+}
+
+/// Set when a request's client went away before its answer (its connection
+/// closed, or the deadline answered for it) while its work goes on.
+#[derive(Debug, Clone, Default)]
+pub struct ClientGone(Arc<AtomicBool>);
+
+impl ClientGone {
+    /// Records that nobody is waiting for the answer any more.
+    pub fn mark(&self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+
+    fn is_set(&self) -> bool {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+/// The keyed requests executing in this process, so that a retry can wait
+/// for one whose client has gone (see the module's documentation).
+#[derive(Debug, Default)]
+pub struct LocalAttempts(Mutex<HashMap<IdempotencyScope, LocalAttempt>>);
+
+#[derive(Debug)]
+struct LocalAttempt {
+    token: LeaseToken,
+    client: ClientGone,
+    /// Closed (its sender dropped) when the attempt ends.
+    done: watch::Receiver<()>,
+}
+
+impl LocalAttempts {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<IdempotencyScope, LocalAttempt>> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Records an attempt about to begin `scope` (before it begins, so that a
+    /// retry finding the key in flight always finds its attempt here too),
+    /// until the guard drops. An attempt already recorded for `scope` stays:
+    /// this one is then not recorded, and its guard does nothing.
+    fn register(
+        &self,
+        scope: &IdempotencyScope,
+        token: LeaseToken,
+        client: ClientGone,
+    ) -> Registered<'_> {
+        let (sender, done) = watch::channel(());
+        self.lock().entry(scope.clone()).or_insert(LocalAttempt {
+            token,
+            client,
+            done,
+        });
+        Registered {
+            attempts: self,
+            scope: scope.clone(),
+            token,
+            _done: sender,
+        }
+    }
+
+    /// The end of the attempt holding `scope` here, if any, and how long a
+    /// retry may wait for it: as long as a request may run if its client has
+    /// gone (nobody else will take its answer), else briefly, since its client
+    /// may be going right now (a reset is noticed a moment after the retry
+    /// can arrive) and a short wait beats a 409 for work about to finish.
+    fn wait_for(
+        &self,
+        scope: &IdempotencyScope,
+        own: LeaseToken,
+        request_timeout: Duration,
+    ) -> Option<(watch::Receiver<()>, Duration)> {
+        let attempts = self.lock();
+        // Our own record means the key is held by another process.
+        let attempt = attempts.get(scope).filter(|attempt| attempt.token != own)?;
+        let patience = if attempt.client.is_set() {
+            request_timeout
+        } else {
+            request_timeout.min(LOCAL_WAIT)
+        };
+        Some((attempt.done.clone(), patience))
+    }
+}
+
+/// How long a retry waits for a request with its key that is running here
+/// and whose client is still connected, before answering 409.
+const LOCAL_WAIT: Duration = Duration::from_secs(5);
+
+/// An attempt in [`LocalAttempts`], removed (and its waiters woken) on drop.
+struct Registered<'a> {
+    attempts: &'a LocalAttempts,
+    scope: IdempotencyScope,
+    token: LeaseToken,
+    _done: watch::Sender<()>,
+}
+
+impl Drop for Registered<'_> {
+    fn drop(&mut self) {
+        let mut attempts = self.attempts.lock();
+        if attempts
+            .get(&self.scope)
+            .is_some_and(|attempt| attempt.token == self.token)
+        {
+            attempts.remove(&self.scope);
+        }
+    }
+}
+
+/// Whether an error means the request failed validation, so that (as at
+/// Stripe) nothing is saved under its key and a retry runs afresh. An unknown
+/// client secret is one: anyone holding the publishable key could otherwise
+/// fill the store with saved refusals, one per fresh key.
+fn failed_validation(error: &ApiError) -> bool {
+    matches!(error, ApiError::UnknownClientSecret)
 }
 
 /// A handler's successful answer: its body, and the store's proof that the
@@ -112,16 +239,19 @@ impl<P> StripeForm<P> {
 }
 
 impl IdempotencyContext {
-    /// The context of a request to `path` with id `request_id`.
+    /// The context of a request to `path` with id `request_id`, whose
+    /// client's departure `client` records (when the middleware tracks it).
     pub fn new(
         keyed: Option<(IdempotencyKey, Vec<Fingerprint>)>,
         path: String,
         request_id: RequestId,
+        client: Option<ClientGone>,
     ) -> Self {
         Self {
             keyed,
             path,
             request_id,
+            client: client.unwrap_or_default(),
         }
     }
 
@@ -146,29 +276,56 @@ impl IdempotencyContext {
             realm,
             key,
         };
-        let now = state.clock.now();
         let token = LeaseToken::generate();
-        let attempt = Attempt {
-            path: self.path.clone(),
-            fingerprint,
-            request_id: self.request_id.0.clone(),
-            token,
-            now,
-            lease_until: now.plus(LEASE),
-            retention_cutoff: now.minus(RETENTION),
-        };
-        match state.store.begin_idempotent(&scope, &attempt).await {
-            Err(error) => return ApiError::from(error).into_response(),
-            Ok(BeginOutcome::InFlight) => {
-                return ApiError::IdempotencyKeyInUse {
-                    key: scope.key.as_str().to_owned(),
+        let mut waited = false;
+        let _registered;
+        loop {
+            let registered = state
+                .local_attempts
+                .register(&scope, token, self.client.clone());
+            let now = state.clock.now();
+            let attempt = Attempt {
+                path: self.path.clone(),
+                fingerprint,
+                request_id: self.request_id.0.clone(),
+                token,
+                now,
+                lease_until: now.plus(LEASE),
+                retention_cutoff: now.minus(RETENTION),
+            };
+            match state.store.begin_idempotent(&scope, &attempt).await {
+                Err(error) => return ApiError::from(error).into_response(),
+                Ok(BeginOutcome::InFlight) => {
+                    // The first request runs here (its client perhaps gone):
+                    // wait for it, once, then look again.
+                    let timeout = state.config.request_timeout;
+                    if !waited
+                        && let Some((mut done, patience)) =
+                            state.local_attempts.wait_for(&scope, token, timeout)
+                    {
+                        waited = true;
+                        let _ = tokio::time::timeout(patience, done.changed()).await;
+                        continue;
+                    }
+                    return ApiError::IdempotencyKeyInUse {
+                        key: scope.key.as_str().to_owned(),
+                    }
+                    .into_response();
                 }
-                .into_response();
+                Ok(BeginOutcome::Completed(done)) => {
+                    return replay_or_refuse(
+                        &state.keyring,
+                        &scope,
+                        &self.path,
+                        &fingerprints,
+                        done,
+                    );
+                }
+                Ok(BeginOutcome::Proceed) => {
+                    _registered = registered;
+                    break;
+                }
             }
-            Ok(BeginOutcome::Completed(done)) => {
-                return replay_or_refuse(&state.keyring, &scope, &self.path, &fingerprints, done);
-            }
-            Ok(BeginOutcome::Proceed) => {}
         }
         // 3. Execute: a write saves the response itself when it can.
         let saver = Saver(Some(SaverInner {
@@ -176,7 +333,17 @@ impl IdempotencyContext {
             token,
             keyring: state.keyring.clone(),
         }));
-        let (mut response, saved) = answer(execute(&saver).await);
+        let result = execute(&saver).await;
+        // A validation failure gives the key back instead of saving it.
+        if let Err(error) = &result
+            && failed_validation(error)
+        {
+            if let Err(cause) = state.store.release_idempotent(&scope, token).await {
+                tracing::warn!(error = %cause, "could not release an idempotency key");
+            }
+            return answer(result).0;
+        }
+        let (mut response, saved) = answer(result);
         // 4. Save what no write saved (errors, no-ops).
         if saved.is_none() {
             response = save_separately(state, &scope, token, response).await;

@@ -1,7 +1,8 @@
 //! The middleware every request passes through, one job each: Stripe's CORS
 //! headers, the request id, logging internal errors, echoing Stripe's request
-//! headers, the `Stripe-Version` header, and the deadline. [`super::router`]
-//! stacks them and says in which order, and why.
+//! headers, the `Stripe-Version` header, the deadline, and running keyed
+//! POSTs to completion. [`super::router`] stacks them and says in which order,
+//! and why.
 
 use std::time::Duration;
 
@@ -10,7 +11,10 @@ use axum::http::{HeaderName, HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
+use tracing::Instrument;
+
 use super::error::{ApiError, InternalErrorReport};
+use super::idempotent::ClientGone;
 use super::version;
 use crate::domain::keys::random_alphanumeric;
 
@@ -111,6 +115,43 @@ pub(super) async fn deadline(
             retryable: false,
         }
         .into_response(),
+    }
+}
+
+/// Runs a POST that carries an `Idempotency-Key` in its own task, so that its
+/// work, once its key is taken, finishes and saves its answer even if the
+/// client disconnects (hyper then drops this future) or the deadline answers
+/// first: otherwise the key would stay in flight, unsaved, until its lease
+/// ran out, and every retry would get a 409 for work that never ran. The
+/// request's [`ClientGone`] is marked when nobody waits any longer, so a retry
+/// can wait for the work instead (see `idempotent`).
+pub(super) async fn run_to_completion(mut request: Request, next: Next) -> Response {
+    if request.method() != Method::POST || !request.headers().contains_key("idempotency-key") {
+        return next.run(request).await;
+    }
+    let client = ClientGone::default();
+    request.extensions_mut().insert(client.clone());
+    let work = tokio::spawn(next.run(request).instrument(tracing::Span::current()));
+    let mut abandoned = MarkOnDrop(Some(client));
+    let result = work.await;
+    abandoned.0 = None;
+    result.unwrap_or_else(|failure| {
+        ApiError::Internal {
+            cause: anyhow::anyhow!("a request's task failed: {failure}"),
+            retryable: false,
+        }
+        .into_response()
+    })
+}
+
+/// Marks its [`ClientGone`] if dropped while still holding it.
+struct MarkOnDrop(Option<ClientGone>);
+
+impl Drop for MarkOnDrop {
+    fn drop(&mut self) {
+        if let Some(client) = self.0.take() {
+            client.mark();
+        }
     }
 }
 

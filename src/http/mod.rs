@@ -12,6 +12,7 @@ use tower::ServiceBuilder;
 use tower_http::trace::TraceLayer;
 
 pub mod account_changes;
+pub mod body;
 pub mod cache;
 pub mod error;
 pub mod extract;
@@ -50,7 +51,9 @@ pub fn router(state: AppState) -> Router {
     // 5. Stripe's echoed headers and `Cache-Control`;
     // 6. `Stripe-Version`: a malformed one is refused before the handler, and
     //    does not count against the deadline;
-    // 7. the deadline, around the handler alone (extractors and body included).
+    // 7. the deadline, around the handler alone (extractors and body included);
+    // 8. a keyed POST in its own task, inside the deadline, so that neither a
+    //    timeout nor a vanished client can stop its work half-way.
     let middleware = ServiceBuilder::new()
         .layer(
             TraceLayer::new_for_http().make_span_with(|request: &Request| {
@@ -70,7 +73,8 @@ pub fn router(state: AppState) -> Router {
         .layer(from_fn_with_state(
             state.config.request_timeout,
             middleware::deadline,
-        ));
+        ))
+        .layer(from_fn(middleware::run_to_completion));
     Router::new()
         .merge(routes::health::router())
         .merge(routes::accounts::router())

@@ -1,10 +1,13 @@
-//! Optional request rate limits per platform and mode, with Stripe's documented
-//! defaults: 100 requests per second in live mode, 25 in test mode. Off unless
-//! `--rate-limit` is given.
+//! Optional request rate limits per platform, mode and kind of caller, with
+//! Stripe's documented defaults: 100 requests per second in live mode, 25 in
+//! test mode. Off unless `--rate-limit` is given.
 //!
-//! Each (platform, mode) has a token bucket (GCRA via `governor`) that refills
-//! at the limit and holds at most one second's worth, so bursts up to the limit
-//! pass and sustained traffic above it is refused with Stripe's 429.
+//! Each (platform, mode, caller) has a token bucket (GCRA via `governor`) that
+//! refills at the limit and holds at most one second's worth, so bursts up to
+//! the limit pass and sustained traffic above it is refused with Stripe's 429.
+//! The platform's backend (secret keys), the browsers' claims (the public
+//! publishable key) and the client-side API (`em_` keys) have separate
+//! buckets, so a flood from the browser side can never starve the backend.
 
 use std::num::NonZeroU32;
 
@@ -31,10 +34,21 @@ impl Default for RateLimits {
     }
 }
 
-/// The buckets of every platform, one limiter per mode.
+/// Who is calling, as far as rate limits go: each has its own bucket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Caller {
+    /// The platform's backend, with a secret key.
+    Secret,
+    /// A browser claiming a client secret, with the publishable key.
+    Publishable,
+    /// A browser with an embedded session (`em_`) key.
+    Embedded,
+}
+
+/// The buckets of every platform and caller, one limiter per mode.
 pub struct RateLimiter {
-    live: DefaultKeyedRateLimiter<PlatformId>,
-    test: DefaultKeyedRateLimiter<PlatformId>,
+    live: DefaultKeyedRateLimiter<(PlatformId, Caller)>,
+    test: DefaultKeyedRateLimiter<(PlatformId, Caller)>,
 }
 
 impl std::fmt::Debug for RateLimiter {
@@ -52,13 +66,14 @@ impl RateLimiter {
         }
     }
 
-    /// Takes one request from the platform's bucket for `mode`; `false` if empty.
-    pub fn allow(&self, platform: &PlatformId, mode: Mode) -> bool {
+    /// Takes one request from the bucket of `caller` at `platform` in `mode`;
+    /// `false` if empty.
+    pub fn allow(&self, platform: &PlatformId, mode: Mode, caller: Caller) -> bool {
         let limiter = match mode {
             Mode::Live => &self.live,
             Mode::Test => &self.test,
         };
-        limiter.check_key(platform).is_ok()
+        limiter.check_key(&(platform.clone(), caller)).is_ok()
     }
 }
 
@@ -74,14 +89,29 @@ mod tests {
         };
         let limiter = RateLimiter::new(limits);
         let (one, two) = (PlatformId::generate(), PlatformId::generate());
-        assert!(limiter.allow(&one, Mode::Test));
-        assert!(limiter.allow(&one, Mode::Test));
-        assert!(!limiter.allow(&one, Mode::Test));
+        let secret = Caller::Secret;
+        assert!(limiter.allow(&one, Mode::Test, secret));
+        assert!(limiter.allow(&one, Mode::Test, secret));
+        assert!(!limiter.allow(&one, Mode::Test, secret));
         // Another mode and another platform are untouched.
-        assert!(limiter.allow(&one, Mode::Live));
-        assert!(limiter.allow(&two, Mode::Test));
-        assert!(limiter.allow(&one, Mode::Live));
-        assert!(limiter.allow(&one, Mode::Live));
-        assert!(!limiter.allow(&one, Mode::Live));
+        assert!(limiter.allow(&one, Mode::Live, secret));
+        assert!(limiter.allow(&two, Mode::Test, secret));
+        assert!(limiter.allow(&one, Mode::Live, secret));
+        assert!(limiter.allow(&one, Mode::Live, secret));
+        assert!(!limiter.allow(&one, Mode::Live, secret));
+    }
+
+    #[test]
+    fn each_kind_of_caller_has_its_own_bucket() {
+        let limiter = RateLimiter::new(RateLimits {
+            live_per_second: NonZeroU32::new(1).unwrap(),
+            test_per_second: NonZeroU32::new(1).unwrap(),
+        });
+        let platform = PlatformId::generate();
+        assert!(limiter.allow(&platform, Mode::Test, Caller::Publishable));
+        assert!(!limiter.allow(&platform, Mode::Test, Caller::Publishable));
+        assert!(limiter.allow(&platform, Mode::Test, Caller::Embedded));
+        assert!(!limiter.allow(&platform, Mode::Test, Caller::Embedded));
+        assert!(limiter.allow(&platform, Mode::Test, Caller::Secret));
     }
 }

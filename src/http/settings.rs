@@ -24,6 +24,11 @@ pub struct ApiConfig {
     pub form_limits: FormLimits,
     /// The largest request body accepted.
     pub max_body_bytes: usize,
+    /// The largest body of an endpoint the browser calls (the claim and the
+    /// `em_` endpoints), which need a few fields at most.
+    pub browser_max_body_bytes: usize,
+    /// Request bytes buffered at once across the server (see `http::body`).
+    pub max_buffered_body_bytes: usize,
     /// Per-platform rate limits, if enabled.
     pub rate_limits: Option<RateLimits>,
     /// Time allowed to receive a request's body once its headers are in.
@@ -47,6 +52,8 @@ impl Default for ApiConfig {
             default_api_version: DEFAULT_API_VERSION,
             form_limits: FormLimits::default(),
             max_body_bytes: 256 * 1024,
+            browser_max_body_bytes: 8 * 1024,
+            max_buffered_body_bytes: 32 * 1024 * 1024,
             rate_limits: None,
             body_read_timeout: Duration::from_secs(10),
             request_timeout: Duration::from_secs(30),

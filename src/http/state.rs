@@ -5,7 +5,9 @@
 
 use std::sync::Arc;
 
+use super::body::BodyBudget;
 use super::cache::Caches;
+use super::idempotent::LocalAttempts;
 use super::rate_limit::RateLimiter;
 use super::settings::ApiConfig;
 use super::test_double::{Faults, RequestLog, TestDouble};
@@ -26,6 +28,10 @@ pub struct AppState {
     pub keyring: Arc<Keyring>,
     /// Per-platform rate limiting, when `config.rate_limits` enables it.
     pub rate_limiter: Option<Arc<RateLimiter>>,
+    /// The keyed requests executing in this process.
+    pub local_attempts: Arc<LocalAttempts>,
+    /// The server-wide budget of buffered request bytes.
+    pub body_budget: Arc<BodyBudget>,
     /// Facts that never change, kept in memory (see [`super::cache`]).
     pub caches: Arc<Caches>,
     /// The test double's clock, faults and request log, where switched on.
@@ -45,6 +51,8 @@ impl AppState {
             rate_limiter: config
                 .rate_limits
                 .map(|limits| Arc::new(RateLimiter::new(limits))),
+            local_attempts: Arc::new(LocalAttempts::default()),
+            body_budget: Arc::new(BodyBudget::new(config.max_buffered_body_bytes)),
             caches: Arc::new(Caches::default()),
             test_double: Arc::new(TestDouble {
                 clock: None,

@@ -25,6 +25,7 @@ use rand::RngExt;
 
 use crate::clock::Timestamp;
 use crate::domain::ids::EmbeddedSessionId;
+use crate::domain::keys::SecretHash;
 use crate::domain::platform::Tenant;
 
 /// How long a key stays in flight if its request never completes (its process
@@ -37,26 +38,40 @@ pub const RETENTION: Duration = Duration::from_secs(24 * 60 * 60);
 /// Stripe's limit on idempotency key length.
 pub const MAX_KEY_LEN: usize = 255;
 
-/// An `Idempotency-Key` header value: 1 to 255 characters.
+/// An `Idempotency-Key` header value: 1 to 255 visible ASCII characters
+/// (`!` to `~`), as Stripe's keys (UUIDs and the like) are. Keys are compared
+/// byte for byte, so no decoding may make two different headers one key.
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub struct IdempotencyKey(String);
 
-/// A key longer than [`MAX_KEY_LEN`].
+/// Why a header value is not a key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-#[error("idempotency key of {len} characters")]
-pub struct KeyTooLong {
-    /// Its length in characters.
-    pub len: usize,
+pub enum InvalidKey {
+    /// Longer than [`MAX_KEY_LEN`].
+    #[error("idempotency key of {len} characters")]
+    TooLong {
+        /// Its length in characters (bytes, as every character is ASCII).
+        len: usize,
+    },
+    /// A byte outside visible ASCII: a space, a control character, or
+    /// anything not ASCII (which a lossy decoding would have merged).
+    #[error("idempotency key with a character outside visible ASCII")]
+    NotVisibleAscii,
 }
 
 impl IdempotencyKey {
-    /// Parses a header value; `Ok(None)` for an empty one (no key).
-    pub fn parse(text: &str) -> Result<Option<Self>, KeyTooLong> {
-        let len = text.chars().count();
-        if len > MAX_KEY_LEN {
-            return Err(KeyTooLong { len });
+    /// Parses a header value's bytes; `Ok(None)` for an empty one (no key).
+    pub fn parse(bytes: impl AsRef<[u8]>) -> Result<Option<Self>, InvalidKey> {
+        let bytes = bytes.as_ref();
+        if !bytes.iter().all(u8::is_ascii_graphic) {
+            return Err(InvalidKey::NotVisibleAscii);
         }
-        Ok((len > 0).then(|| Self(text.to_owned())))
+        if bytes.len() > MAX_KEY_LEN {
+            return Err(InvalidKey::TooLong { len: bytes.len() });
+        }
+        // Visible ASCII is UTF-8: this never fails, and never replaces a byte.
+        let text = String::from_utf8(bytes.to_vec()).map_err(|_| InvalidKey::NotVisibleAscii)?;
+        Ok((!text.is_empty()).then_some(Self(text)))
     }
 
     /// The key's text.
@@ -108,13 +123,15 @@ impl fmt::Debug for LeaseToken {
 /// Whose requests a key belongs to within a platform and mode. Keys of
 /// different realms never meet, so a browser (holding the public publishable
 /// key, or an `em_` key) can neither probe nor squat the keys the platform's
-/// backend uses.
+/// backend uses, nor (claims being scoped by the secret they claim) the keys of
+/// another browser of the same platform.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum KeyRealm {
     /// Requests made with the platform's secret key.
     Secret,
-    /// Claims made with the platform's publishable key.
-    Publishable,
+    /// Claims, made with the platform's publishable key, of the client secret
+    /// with this hash: only a holder of that secret can use or probe the key.
+    Claim(SecretHash),
     /// Requests made with one embedded session's key.
     Embedded(EmbeddedSessionId),
 }
@@ -124,7 +141,14 @@ impl KeyRealm {
     pub fn as_stored(&self) -> String {
         match self {
             Self::Secret => "secret".to_owned(),
-            Self::Publishable => "publishable".to_owned(),
+            Self::Claim(secret) => {
+                let hex: String = secret
+                    .as_bytes()
+                    .iter()
+                    .map(|b| format!("{b:02x}"))
+                    .collect();
+                format!("claim:{hex}")
+            }
             Self::Embedded(id) => format!("embedded:{id}"),
         }
     }
@@ -253,13 +277,36 @@ mod tests {
 
     #[test]
     fn keys_are_limited_to_255_characters() {
-        assert!(IdempotencyKey::parse(&"k".repeat(255)).unwrap().is_some());
-        assert_eq!(
-            IdempotencyKey::parse(&"k".repeat(256)).unwrap_err(),
-            KeyTooLong { len: 256 }
+        assert!(
+            IdempotencyKey::parse("k".repeat(255).as_bytes())
+                .unwrap()
+                .is_some()
         );
-        assert!(IdempotencyKey::parse("").unwrap().is_none());
-        // Characters, not bytes.
-        assert!(IdempotencyKey::parse(&"é".repeat(255)).unwrap().is_some());
+        assert_eq!(
+            IdempotencyKey::parse("k".repeat(256).as_bytes()).unwrap_err(),
+            InvalidKey::TooLong { len: 256 }
+        );
+        assert!(IdempotencyKey::parse(b"").unwrap().is_none());
+    }
+
+    #[test]
+    fn keys_are_visible_ascii_compared_byte_for_byte() {
+        let visible: Vec<u8> = (b'!'..=b'~').collect();
+        assert!(IdempotencyKey::parse(visible).unwrap().is_some());
+        // Two invalid keys a lossy decoding would make one ("\u{fffd}").
+        for bytes in [
+            &b"k\xff"[..],
+            b"k\xfe",
+            "é".as_bytes(),
+            b"a b",
+            b"a\tb",
+            b"\x7f",
+        ] {
+            assert_eq!(
+                IdempotencyKey::parse(bytes).unwrap_err(),
+                InvalidKey::NotVisibleAscii,
+                "{bytes:?}"
+            );
+        }
     }
 }

@@ -37,6 +37,15 @@ pub trait IdempotencyStore {
         response: &SavedResponse,
     ) -> Result<(), StoreError>;
 
+    /// Gives up a key still in flight under `token`, saving nothing: the
+    /// request failed validation, and (as at Stripe) a retry with the same key
+    /// runs afresh. Does nothing once the key has a result or another lease.
+    async fn release_idempotent(
+        &self,
+        scope: &IdempotencyScope,
+        token: LeaseToken,
+    ) -> Result<(), StoreError>;
+
     /// Deletes up to `batch` idempotency keys created before `created_before`;
     /// returns how many it deleted.
     async fn prune_idempotency_keys(
@@ -69,6 +78,13 @@ pub trait IdempotencyRows {
         scope: &IdempotencyScope,
         token: LeaseToken,
         response: &SavedResponse,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Deletes the key if it is still in flight under `token`.
+    fn delete_key_in_flight(
+        &mut self,
+        scope: &IdempotencyScope,
+        token: LeaseToken,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// Deletes up to `batch` keys created before `created_before`, skipping
@@ -187,6 +203,19 @@ impl<B: Backend> IdempotencyStore for SqlStore<B> {
         self.backend
             .statement(move |tx| {
                 Box::pin(async move { tx.save_response(&scope, token, &response).await })
+            })
+            .await
+    }
+
+    async fn release_idempotent(
+        &self,
+        scope: &IdempotencyScope,
+        token: LeaseToken,
+    ) -> Result<(), StoreError> {
+        let scope = scope.clone();
+        self.backend
+            .statement(move |tx| {
+                Box::pin(async move { tx.delete_key_in_flight(&scope, token).await })
             })
             .await
     }

@@ -141,6 +141,11 @@ impl ServerProcess {
         &self.name
     }
 
+    /// The server's process id (to read its memory from /proc).
+    pub(crate) fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// The address the server listens on, as it said.
     pub(crate) fn address(&self) -> SocketAddr {
         self.address

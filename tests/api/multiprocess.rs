@@ -536,7 +536,7 @@ async fn background_pruning_on_two_servers_deletes_every_expired_row_once_withou
             let scope = IdempotencyScope {
                 tenant: tenant.clone(),
                 realm: KeyRealm::Secret,
-                key: IdempotencyKey::parse(&format!("old-{i}")).unwrap().unwrap(),
+                key: IdempotencyKey::parse(format!("old-{i}")).unwrap().unwrap(),
             };
             let mut attempt = attempt_for(&keyring, "/v1/accounts", "type=custom", "req_old");
             attempt.now = now.minus(RETENTION + hour);

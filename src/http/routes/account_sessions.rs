@@ -1,8 +1,8 @@
 //! `POST /v1/account_sessions`: create an account session for a connected account.
 
-use axum::Router;
 use axum::extract::State;
 use axum::routing::post;
+use axum::{Extension, Router};
 use serde::Serialize;
 
 use crate::domain::account_session::AccountSessionRecord;
@@ -12,6 +12,7 @@ use crate::domain::catalog::{
 };
 use crate::domain::embedded_session::{EmbeddedSession, NewEmbeddedSession};
 use crate::domain::ids::AccountId;
+use crate::http::body::BrowserEndpoint;
 use crate::http::cache::AccountLookup;
 use crate::http::error::ApiError;
 use crate::http::extract::{FromParams, PublishableKeyAuth, SecretKeyAuth, StripeForm};
@@ -27,7 +28,11 @@ use crate::store::{ClaimOutcome, SessionInsertOutcome};
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/v1/account_sessions", post(create_account_session))
-        .route("/v1/account_sessions/claim", post(claim_account_session))
+        // The browser's claim carries one field: its body limit is the browser's.
+        .route(
+            "/v1/account_sessions/claim",
+            post(claim_account_session).layer(Extension(BrowserEndpoint)),
+        )
         .route("/v1/account_sessions/revoke", post(revoke_account_session))
         .route(
             "/v1/test_helpers/account_sessions/expire",
@@ -196,19 +201,30 @@ impl ClientSecretParams {
 }
 
 /// The browser trades a client secret, once, for an embedded session key.
+///
+/// Two rules keep anonymous callers (anyone has the publishable key) from
+/// using the idempotency store: a malformed secret is refused before any key
+/// is taken, and an unknown one is a validation failure whose key is released
+/// unsaved; and a claim's key lives in the realm of the secret it claims. A
+/// replay answers the embedded session without its `em_` key: whoever replays
+/// holds only a copy of the request, which proves nothing.
 #[tracing::instrument(skip_all)]
 async fn claim_account_session(
     State(state): State<AppState>,
     auth: PublishableKeyAuth,
     form: StripeForm<ClientSecretParams>,
 ) -> Idempotent<EmbeddedSessionResponse> {
-    form.run_idempotent(&state, &auth.tenant, KeyRealm::Publishable, async |params, saver| {
-            let secret = params.secret()?;
+    let secret = match form.params.secret() {
+        Ok(secret) => secret,
+        Err(error) => return error.into(),
+    };
+    let realm = KeyRealm::Claim(secret.hash());
+    form.run_idempotent(&state, &auth.tenant, realm, async |_, saver| {
             let claim = NewEmbeddedSession::generate(auth.tenant.mode, state.clock.now());
             let key = claim.key.expose().to_owned();
-            let save = saver.on_success({
-                let key = key.clone();
-                move |session: &EmbeddedSession| EmbeddedSessionResponse::new(session.clone(), Some(key))
+            // Saved for replay without the key (see above).
+            let save = saver.on_success(move |session: &EmbeddedSession| {
+                EmbeddedSessionResponse::new(session.clone(), None)
             });
             match state
                 .store

@@ -4,7 +4,7 @@
 
 use axum::extract::State;
 use axum::routing::{delete, get};
-use axum::{Json, Router};
+use axum::{Extension, Json, Router};
 
 use crate::clock::Timestamp;
 use crate::domain::account::{Account, AccountUpdate, FieldUpdate, Writer};
@@ -18,6 +18,7 @@ use crate::http::account_changes::{
     PersonListParams, PersonParams, author, forbidden, list_persons, new_bank_account,
     no_such_person, person_answer, refused, retrieve_person,
 };
+use crate::http::body::BrowserEndpoint;
 use crate::http::error::ApiError;
 use crate::http::extract::{
     EmbeddedAuth, EventRequest, FromParams, NoParams, Path, RequestOrigin, StripeForm, StripeQuery,
@@ -65,6 +66,8 @@ pub fn router() -> Router<AppState> {
                 .post(update_own_person)
                 .delete(delete_own_person),
         )
+        // Everything here is called by the browser: a few fields at most.
+        .layer(Extension(BrowserEndpoint))
 }
 
 #[tracing::instrument(skip_all)]

@@ -92,6 +92,27 @@ impl IdempotencyRows for PgConn {
         .map(drop)
     }
 
+    async fn delete_key_in_flight(
+        &mut self,
+        scope: &IdempotencyScope,
+        token: LeaseToken,
+    ) -> Result<(), StoreError> {
+        self.run(
+            query(
+                "delete from idempotency_keys
+                 where platform_id = $1 and livemode = $2 and realm = $3 and key = $4
+                   and lease_token = $5 and status is null",
+            )
+            .bind(scope.tenant.platform.as_str())
+            .bind(scope.tenant.mode.is_live())
+            .bind(scope.realm.as_stored())
+            .bind(scope.key.as_str())
+            .bind(token.0.as_slice()),
+        )
+        .await
+        .map(drop)
+    }
+
     async fn delete_old_keys(
         &mut self,
         created_before: Timestamp,

@@ -87,6 +87,26 @@ impl IdempotencyRows for SqliteConn {
         Ok(())
     }
 
+    async fn delete_key_in_flight(
+        &mut self,
+        scope: &IdempotencyScope,
+        token: LeaseToken,
+    ) -> Result<(), StoreError> {
+        self.execute(
+            "delete from idempotency_keys
+             where platform_id = ?1 and livemode = ?2 and realm = ?3 and key = ?4
+               and lease_token = ?5 and status is null",
+            params![
+                scope.tenant.platform.as_str(),
+                scope.tenant.mode.is_live(),
+                scope.realm.as_stored(),
+                scope.key.as_str(),
+                token.0.as_slice(),
+            ],
+        )?;
+        Ok(())
+    }
+
     async fn delete_old_keys(
         &mut self,
         created_before: Timestamp,
