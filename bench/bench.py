@@ -813,6 +813,20 @@ class Bench:
     def measure_pgbench(self, clients: int, what: str) -> dict | None:
         """pgbench at `clients`, recorded in results["pgbench"]; None (and a failure) when it
         broke, so that the row is still measured."""
+        # pgbench needs one server connection per client: beyond the server's
+        # max_connections (less its reserved ones) it cannot run at all, and
+        # the row is measured without it rather than failing the run.
+        try:
+            allowed = int(self.pgbench.backend.psql(
+                "postgres", "select current_setting('max_connections')::int"
+                            " - current_setting('superuser_reserved_connections')::int"))
+        except (HarnessError, ValueError):
+            allowed = None
+        if allowed is not None and clients > allowed - 10:
+            log(f"  pgbench -c {clients}: skipped (the server allows {allowed} connections)")
+            self.results.setdefault("pgbench", {}).setdefault("skipped", []).append(
+                {"before": what, "clients": clients, "max_connections": allowed})
+            return None
         self.wait_quiet()
         try:
             result = self.pgbench.measure(clients)

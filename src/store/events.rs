@@ -1,6 +1,6 @@
 //! Events: what the store promises ([`EventStore`]), the statements each
 //! database provides ([`EventRows`]), and the one rule that records a change
-//! ([`record_changes`]): every write of an account renders its snapshot,
+//! (`record_changes`): every write of an account renders its snapshot,
 //! and the difference from the last one is recorded as events, with their
 //! deliveries, in the write's own transaction.
 
